@@ -1,0 +1,52 @@
+# itsmflow — `make run` serves the app on SQLite; `make test` runs the whole suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMP := .venv/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export ITSMFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/itsmflow.db
+
+.PHONY: help setup run serve worker test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv .venv
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+setup: $(STAMP) node_modules/.installed ## create .venv, install Python and npm packages
+	@$(PY) -c "pass"
+
+instance-ready: setup
+	.venv/bin/itsmflow db upgrade
+	.venv/bin/itsmflow deploy processes
+	.venv/bin/itsmflow seed-demo
+
+run: setup ## set up, migrate SQLite under instance/, deploy processes/, seed demo users, serve on :5000 with a worker
+	@$(MAKE) --no-print-directory instance-ready
+	@echo "itsmflow on http://$(HOST):$(PORT)  (users alice, bob, carol, dave, erin, frank, grace, heidi, ivan, admin; password demo)"
+	@.venv/bin/itsmflow worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
+
+test: setup ## install everything and run lint, import contracts and the whole test suite
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+	$(PY) -m pytest
+
+lint: setup ## ruff and the import-linter contracts only
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+
+bench: setup ## run the benchmarks (by hand; prints ratios)
+	$(PY) bench/run_all.py
+
+clean: ## remove the virtualenv, node_modules and the local database
+	rm -rf .venv node_modules instance

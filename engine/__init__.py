@@ -1,0 +1,1 @@
+"""itsmflow's runtime: BPMN/DMN execution, persistence and services. Never imports Flask."""

@@ -1,0 +1,1 @@
+"""Persistence: typed models, the database handle and unit of work, repositories, migrations."""

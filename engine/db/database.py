@@ -1,0 +1,79 @@
+"""The database handle and the unit of work. Only services commit, and only through a UnitOfWork."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN IMMEDIATE: writers queue on the lock (busy_timeout)
+        # instead of failing when a read transaction tries to upgrade.
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        else:
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine = create_engine(url, **engine_options)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_setup(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction. Leaving the block without commit() rolls back."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.session: Session = db.sessions()
+        self._committed = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.is_postgres
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+@contextmanager
+def unit_of_work(db: Database) -> Iterator[UnitOfWork]:
+    uow = UnitOfWork(db)
+    try:
+        yield uow
+    finally:
+        if not uow._committed:
+            uow.session.rollback()
+        uow.session.close()

@@ -1,0 +1,128 @@
+"""Form fields of a user task (camunda:formField) and the validation of submitted values against them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+
+
+@dataclass
+class FormField:
+    id: str
+    label: str
+    type: str = "string"
+    required: bool = False
+    readonly: bool = False
+    default: Any = None
+    options: list[dict[str, str]] = field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    secret: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, dct: dict[str, Any]) -> FormField:
+        return cls(**dct)
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def _coerce(fld: FormField, raw: Any) -> Any:
+    """Returns the typed value or raises ValueError with a message for a person."""
+    if fld.type == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError("must be true or false")
+    if fld.type == "long":
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, float) and raw.is_integer():
+            value = int(raw)
+        elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            value = int(raw.strip())
+        else:
+            raise ValueError("must be a whole number")
+        if fld.min is not None and value < fld.min:
+            raise ValueError(f"must be at least {fld.min:g}")
+        if fld.max is not None and value > fld.max:
+            raise ValueError(f"must be at most {fld.max:g}")
+        return value
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    value_s = raw.strip()
+    if fld.type == "date":
+        try:
+            return date.fromisoformat(value_s).isoformat()
+        except ValueError:
+            raise ValueError("must be a date like 2026-01-31") from None
+    if fld.type == "enum":
+        allowed = [o["id"] for o in fld.options]
+        if value_s not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value_s
+    if fld.minlength is not None and len(value_s) < fld.minlength:
+        raise ValueError(f"must be at least {fld.minlength} characters")
+    if fld.maxlength is not None and len(value_s) > fld.maxlength:
+        raise ValueError(f"must be at most {fld.maxlength} characters")
+    return value_s
+
+
+def _is_blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def validate_submission(
+    fields: list[FormField], submitted: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Returns (typed values, errors by field id). Read-only and unknown keys are ignored, never stored."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for fld in fields:
+        if fld.readonly:
+            continue
+        raw = submitted.get(fld.id)
+        if _is_blank(raw) and fld.type != "boolean":
+            if fld.required:
+                errors[fld.id] = "is required"
+            continue
+        if raw is None and fld.type == "boolean":
+            if fld.required:
+                errors[fld.id] = "is required"
+                continue
+            raw = False
+        try:
+            values[fld.id] = _coerce(fld, raw)
+        except ValueError as exc:
+            errors[fld.id] = str(exc)
+    return values, errors
+
+
+def check_definition(fld: FormField) -> list[str]:
+    """Problems with a field definition itself (deploy-time)."""
+    problems = []
+    if not fld.id or not fld.id.isidentifier():
+        problems.append(f"form field id {fld.id!r} must be a plain identifier")
+    if fld.type not in FIELD_TYPES:
+        problems.append(f"form field {fld.id!r} has unsupported type {fld.type!r} (use {', '.join(FIELD_TYPES)})")
+    if fld.type == "enum" and not fld.options:
+        problems.append(f"enum form field {fld.id!r} has no values")
+    if fld.default not in (None, "") and fld.type in FIELD_TYPES:
+        try:
+            _coerce(fld, fld.default)
+        except ValueError as exc:
+            problems.append(f"default of form field {fld.id!r} {exc}")
+    return problems

@@ -1,0 +1,110 @@
+"""Example-based tests shipped next to a DMN file (``*.tests.json``) and run at deploy time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import DmnParseError, EvaluationError, Problem
+from .model import DmnModel
+from .values import BOOLEAN, feel_text, kind_of, to_json
+
+_CASE_KEYS = {"decision", "inputs", "expected", "expected_error", "name", "description", "version"}
+
+
+def _case_shape_problems(case: Any, number: int) -> list[Problem]:
+    label = f"test {number}"
+    if not isinstance(case, dict):
+        return [Problem(None, None, None, f"{label}: a case must be an object, got {type(case).__name__}")]
+    decision = case.get("decision")
+    problems = []
+    unknown = sorted(set(case) - _CASE_KEYS)
+    if unknown:
+        problems.append(Problem(decision if isinstance(decision, str) else None, None, None,
+                                f"{label}: unknown key(s) {', '.join(unknown)} "
+                                f"(allowed: {', '.join(sorted(_CASE_KEYS))})"))
+    if not isinstance(decision, str) or not decision:
+        problems.append(Problem(None, None, None, f'{label}: "decision" must be a decision id'))
+        decision = None
+    if not isinstance(case.get("inputs", {}), dict):
+        problems.append(Problem(decision, None, None, f'{label}: "inputs" must be an object'))
+    expected = case.get("expected")
+    wants_error = case.get("expected_error", False)
+    if not isinstance(wants_error, bool):
+        problems.append(Problem(decision, None, None, f'{label}: "expected_error" must be true or false'))
+    elif expected is None and not wants_error:
+        problems.append(Problem(decision, None, None, f'{label}: needs "expected" or "expected_error": true'))
+    if expected is not None and not isinstance(expected, dict):
+        problems.append(Problem(decision, None, None, f'{label}: "expected" must be an object'))
+    return problems
+
+
+def load_table_tests(text: str | bytes) -> list[dict[str, Any]]:
+    """Parse a ``*.tests.json`` file: a JSON list of cases, or ``{"cases": [...]}``."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DmnParseError([Problem(None, None, None, f"table tests are not valid JSON: {exc}")]) from None
+    if isinstance(data, dict) and set(data) <= {"cases", "description", "name"} and "cases" in data:
+        data = data["cases"]
+    if not isinstance(data, list):
+        raise DmnParseError([Problem(None, None, None,
+                                     'table tests must be a JSON list of cases or {"cases": [...]}')])
+    problems = [p for number, case in enumerate(data, 1) for p in _case_shape_problems(case, number)]
+    if problems:
+        raise DmnParseError(problems)
+    return data
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    """Compare an output with a JSON expectation: dates as ISO text, and true never equal to 1."""
+    actual = to_json(actual)
+    if (kind_of(actual) == BOOLEAN) != (kind_of(expected) == BOOLEAN):
+        return False
+    if isinstance(actual, list) and isinstance(expected, list):
+        if len(actual) != len(expected):
+            return False
+        return all(_same(a, e) for a, e in zip(actual, expected, strict=True))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_same(actual[k], expected[k]) for k in actual)
+    return bool(actual == expected)
+
+
+def run_table_tests(model: DmnModel, cases: list[dict[str, Any]]) -> list[Problem]:
+    """Run each case; return one Problem per failing case (an empty list means all passed)."""
+    problems: list[Problem] = []
+    for number, case in enumerate(cases, 1):
+        shape = _case_shape_problems(case, number)
+        if shape:
+            problems.extend(shape)
+            continue
+        decision_id = case["decision"]
+        label = f"test {number}" + (f" ({case['name']})" if case.get("name") else "")
+        if decision_id not in model.decisions:
+            problems.append(Problem(decision_id, None, None, f"{label}: unknown decision {decision_id!r}"))
+            continue
+        wants_error = case.get("expected_error", False)
+        try:
+            result = model.evaluate(decision_id, case.get("inputs", {}), version=case.get("version"))
+        except EvaluationError as exc:
+            if not wants_error:
+                rule_id = exc.rule_ids[0] if exc.rule_ids else None
+                message = f"{label}: evaluation failed: {exc.message}"
+                problems.append(Problem(decision_id, rule_id, None, message))
+            continue
+        matched = ", ".join(result.matched) or "no rule"
+        if wants_error:
+            got = ", ".join(f"{k}={feel_text(v)}" for k, v in result.outputs.items())
+            problems.append(Problem(decision_id, result.matched[0] if result.matched else None, None,
+                                    f"{label}: expected an evaluation error, got {got} (matched {matched})"))
+            continue
+        failures = []
+        for key, expected in (case.get("expected") or {}).items():
+            if key not in result.outputs:
+                failures.append(f"unknown output {key!r} (outputs: {', '.join(result.outputs)})")
+            elif not _same(result.outputs[key], expected):
+                failures.append(f"expected {key}={feel_text(expected)}, got {feel_text(result.outputs[key])}")
+        if failures:
+            problems.append(Problem(decision_id, result.matched[0] if result.matched else None, None,
+                                    f"{label}: {'; '.join(failures)} (matched {matched})"))
+    return problems

@@ -1,0 +1,127 @@
+"""Decision tables, versioned apart from diagrams; the version in force is evaluated when a task runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.db.database import UnitOfWork
+from engine.db.models import DecisionVersion
+from engine.diagram.xmlsafe import UnsafeXml
+from engine.errors import NotFound
+from engine.rules import DmnModel, DmnParseError, RulesError, load_table_tests, parse_dmn, run_table_tests
+from engine.services.actors import Actor
+from engine.services.audit import NewEvent
+
+
+@dataclass
+class DmnFile:
+    name: str
+    xml: bytes
+    tests: str | None = None  # the *.tests.json text shipped beside it
+
+
+@lru_cache(maxsize=256)
+def _model(sha: str, xml: str) -> DmnModel:
+    return parse_dmn(xml.encode("utf-8"))
+
+
+def check_dmn(dmn: DmnFile) -> tuple[DmnModel | None, list[dict[str, Any]]]:
+    """Parses a DMN file and runs its shipped test cases; returns the model and a list of problems."""
+    try:
+        model = parse_dmn(dmn.xml)
+    except DmnParseError as exc:
+        return None, [_problem(dmn.name, p) for p in exc.problems]
+    except (UnsafeXml, ValueError) as exc:
+        return None, [{"element_id": None, "file": dmn.name, "message": str(exc)}]
+    problems: list[dict[str, Any]] = []
+    if dmn.tests:
+        try:
+            cases = load_table_tests(dmn.tests)
+            problems.extend(_problem(dmn.name, p) for p in run_table_tests(model, cases))
+        except DmnParseError as exc:
+            problems.extend(_problem(dmn.name, p) for p in exc.problems)
+    return model, problems
+
+
+def _problem(file: str, p: Any) -> dict[str, Any]:
+    where = ", ".join(x for x in (p.rule_id and f"rule {p.rule_id}", p.cell) if x)
+    return {"element_id": p.decision_id, "rule_id": p.rule_id, "cell": p.cell, "file": file,
+            "message": f"{where}: {p.message}" if where else p.message}
+
+
+def store_decisions(uow: UnitOfWork, dmn: DmnFile, model: DmnModel, actor: Actor) -> list[NewEvent]:
+    """Adds a new version of every decision in the file whose content changed; returns audit events."""
+    text = dmn.xml.decode("utf-8")
+    sha = hashlib.sha256(dmn.xml).hexdigest()
+    events = []
+    for decision_id, decision in model.decisions.items():
+        latest = latest_version(uow, decision_id)
+        if latest is not None and latest.sha256 == sha:
+            continue
+        version = (latest.version if latest else 0) + 1
+        uow.session.add(DecisionVersion(
+            key=decision_id, version=version, name=decision.name or decision_id, dmn_xml=text,
+            tests_json=dmn.tests or "[]", sha256=sha, deployed_by=actor.username, deployed_at=clock.now(),
+        ))
+        events.append(NewEvent("decision.deployed", actor.username, element_id=decision_id,
+                               element_name=decision.name,
+                               data={"key": decision_id, "version": version, "sha256": sha, "file": dmn.name}))
+    uow.session.flush()
+    return events
+
+
+def latest_version(uow: UnitOfWork, key: str) -> DecisionVersion | None:
+    stmt = select(DecisionVersion).where(DecisionVersion.key == key).order_by(DecisionVersion.version.desc())
+    return uow.session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def known_keys(uow: UnitOfWork) -> set[str]:
+    return set(uow.session.execute(select(DecisionVersion.key).distinct()).scalars())
+
+
+def list_versions(uow: UnitOfWork, key: str) -> list[dict[str, Any]]:
+    stmt = select(DecisionVersion).where(DecisionVersion.key == key).order_by(DecisionVersion.version)
+    rows = list(uow.session.execute(stmt).scalars())
+    if not rows:
+        raise NotFound(f"no decision {key}")
+    return [{"key": r.key, "version": r.version, "name": r.name, "sha256": r.sha256,
+             "deployed_by": r.deployed_by, "deployed_at": r.deployed_at.isoformat()} for r in rows]
+
+
+def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:
+    stmt = select(DecisionVersion).where(DecisionVersion.key == key, DecisionVersion.version == version)
+    row = uow.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no version {version} of decision {key}")
+    return row
+
+
+def count(uow: UnitOfWork) -> int:
+    return uow.session.execute(select(func.count()).select_from(DecisionVersion)).scalar_one()
+
+
+def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+    """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
+
+    def decide(key: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        row = latest_version(uow, key)
+        if row is None:
+            raise RulesError(f"decision {key} is not deployed")
+        model = _model(row.sha256, row.dmn_xml)
+        evaluation = model.evaluate(key, data, version=row.version)
+        evidence = evaluation.to_dict()
+        evidence["explanation"] = evaluation.explain()
+        return dict(evaluation.outputs), {"decision": key, "version": row.version, "evaluation": evidence}
+
+    return decide
+
+
+def dumps_tests(text: str | None) -> str:
+    return text if text else json.dumps([])

@@ -1,0 +1,183 @@
+"""Deploying a process bundle (BPMN plus DMN files) as a new immutable version, after validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.models import ProcessVersion
+from engine.diagram.metadata import NS, ProcessMeta, read_processes
+from engine.diagram.validate import check_process
+from engine.diagram.xmlsafe import UnsafeXml, parse_xml
+from engine.errors import DeploymentRefused, NotAllowed, NotFound
+from engine.services import audit, decisions
+from engine.services.actors import Actor
+from engine.services.decisions import DmnFile
+from engine.spiff import serializer
+from engine.spiff.parser import ValidationException, parse_specs
+from engine.spiff.sandbox import compile_expression, compile_script, literal_timer
+
+
+@dataclass
+class Bundle:
+    bpmn: bytes
+    filename: str = "process.bpmn"
+    dmn: list[DmnFile] = field(default_factory=list)
+    lanes: dict[str, str] = field(default_factory=dict)  # lane name -> role, for lanes not named after a role
+
+
+@dataclass
+class Deployed:
+    key: str
+    version: int
+    id: int
+    decisions: list[str]
+    unchanged: bool = False
+
+
+def _executable(processes: dict[str, ProcessMeta], key: str | None) -> ProcessMeta | None:
+    if key is not None:
+        return processes.get(key)
+    executable = [p for p in processes.values() if p.executable]
+    return executable[0] if len(executable) == 1 else None
+
+
+def _diff(old: ProcessMeta | None, new: ProcessMeta) -> dict[str, list[str]]:
+    if old is None:
+        return {"added": sorted(new.elements), "removed": [], "changed": []}
+    before, after = old.to_dict()["elements"], new.to_dict()["elements"]
+    return {
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(k for k in set(after) & set(before) if after[k] != before[k]),
+    }
+
+
+def deploy(db: Database, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
+    if not actor.has("process_owner", "admin"):
+        raise NotAllowed("only a process owner deploys processes")
+    with unit_of_work(db) as uow:
+        result = deploy_in(uow, bundle, actor, key)
+        uow.commit()
+        return result
+
+
+def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
+    problems: list[dict[str, Any]] = []
+    try:
+        root = parse_xml(bundle.bpmn, bundle.filename)
+    except UnsafeXml as exc:
+        raise DeploymentRefused(str(exc), problems=[{"element_id": None, "message": str(exc)}]) from None
+    if root.tag != f"{{{NS['bpmn']}}}definitions":
+        raise DeploymentRefused("not a BPMN 2.0 document",
+                                problems=[{"element_id": None, "message": "the root element is not bpmn:definitions"}])
+    processes = read_processes(root, bundle.lanes)
+    pm = _executable(processes, key)
+    if pm is None:
+        message = (f"no process with id {key!r} in the file" if key
+                   else "the file must hold exactly one executable process")
+        raise DeploymentRefused(message, problems=[{"element_id": key, "message": message}])
+
+    models = {}
+    for dmn in bundle.dmn:
+        model, dmn_problems = decisions.check_dmn(dmn)
+        problems.extend(dmn_problems)
+        if model is not None:
+            models[dmn.name] = (dmn, model)
+    bundled_decisions = {d for _, m in models.values() for d in m.decisions}
+    known_decisions = decisions.known_keys(uow) | bundled_decisions
+    known_processes = set(processes) | set(uow.session.execute(select(ProcessVersion.key).distinct()).scalars())
+    problems.extend(check_process(pm, known_decisions, known_processes, compile_expression, compile_script,
+                                  literal_timer))
+    spec = subs = None
+    try:
+        spec, subs = parse_specs(root, bundle.filename, pm.id)
+    except ValidationException as exc:
+        problems.append({"element_id": getattr(exc, "id", None), "message": str(exc).splitlines()[0]})
+    except Exception as exc:  # noqa: BLE001 - the engine's parser raises many types; all refuse the bundle
+        problems.append({"element_id": None, "message": f"the engine cannot parse the diagram: {exc}"})
+    if problems:
+        raise DeploymentRefused(f"{len(problems)} problem(s) in the bundle", problems=problems)
+
+    previous = latest(uow, pm.id)
+    sha = hashlib.sha256(bundle.bpmn + b"".join(d.xml for d in bundle.dmn)).hexdigest()
+    if previous is not None and previous.sha256 == sha:
+        return Deployed(pm.id, previous.version, previous.id, sorted(bundled_decisions), unchanged=True)
+    events = []
+    for dmn, model in models.values():
+        events.extend(decisions.store_decisions(uow, dmn, model, actor))
+    version = (previous.version if previous else 0) + 1
+    row = ProcessVersion(
+        key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
+        spec_json=json.dumps(serializer.spec_to_dict(spec, subs)), meta_json=json.dumps(pm.to_dict()),
+        report_json="[]", deployed_by=actor.username, deployed_at=clock.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    old_meta = ProcessMeta.from_dict(json.loads(previous.meta_json)) if previous else None
+    events.append(audit.NewEvent(
+        "process.deployed", actor.username, element_id=pm.id, element_name=pm.name,
+        data={"key": pm.id, "version": version, "sha256": sha, "diff": _diff(old_meta, pm),
+              "decisions": sorted(bundled_decisions)},
+    ))
+    audit.append(uow, events)
+    return Deployed(pm.id, version, row.id, sorted(bundled_decisions))
+
+
+def latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
+    stmt = select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())
+    return uow.session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def get_version(uow: UnitOfWork, key: str, version: int) -> ProcessVersion:
+    stmt = select(ProcessVersion).where(ProcessVersion.key == key, ProcessVersion.version == version)
+    row = uow.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no version {version} of process {key}")
+    return row
+
+
+def version_view(row: ProcessVersion) -> dict[str, Any]:
+    return {"key": row.key, "name": row.name, "version": row.version, "sha256": row.sha256,
+            "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat()}
+
+
+def list_latest(uow: UnitOfWork) -> list[dict[str, Any]]:
+    newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.key).subquery())
+    stmt = (select(ProcessVersion)
+            .join(newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
+            .order_by(ProcessVersion.key))
+    return [version_view(r) for r in uow.session.execute(stmt).scalars()]
+
+
+def list_versions(uow: UnitOfWork, key: str) -> list[dict[str, Any]]:
+    stmt = select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version)
+    rows = [version_view(r) for r in uow.session.execute(stmt).scalars()]
+    if not rows:
+        raise NotFound(f"no process {key}")
+    return rows
+
+
+def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None = None) -> dict[str, Any]:
+    """Deploys a DMN file on its own: a new version of each decision in it that changed."""
+    if not actor.has("process_owner", "admin"):
+        raise NotAllowed("only a process owner deploys decision tables")
+    model, problems = decisions.check_dmn(dmn)
+    if model is not None and key is not None and key not in model.decisions:
+        problems.append({"element_id": key, "message": f"the file has no decision with id {key!r}"})
+    if problems or model is None:
+        raise DeploymentRefused(f"{len(problems)} problem(s) in the decision table", problems=problems)
+    with unit_of_work(db) as uow:
+        events = decisions.store_decisions(uow, dmn, model, actor)
+        audit.append(uow, events)
+        uow.commit()
+        versions = {d: decisions.latest_version(uow, d) for d in model.decisions}
+    return {"key": key, "versions": {d: v.version for d, v in versions.items() if v is not None},
+            "version": versions[key].version if key and versions.get(key) else None}

@@ -1,0 +1,214 @@
+"""Starting, reading, listing and cancelling instances."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from engine import clock
+from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.models import HumanTask, ProcessInstance
+from engine.errors import BadRequest, NotAllowed, NotFound
+from engine.services import audit, deploy, keys, messages, specs, stepping
+from engine.services.actors import Actor
+from engine.services.audit import NewEvent
+from engine.services.decisions import make_decider
+from engine.spiff.runtime import Runner, json_safe
+
+MAX_DATA_BYTES = 256 * 1024
+
+
+def start(db: Database, actor: Actor, process_key: str, data: dict[str, Any]) -> ProcessInstance:
+    with unit_of_work(db) as uow:
+        outcome = start_in(uow, actor, process_key, data)
+        uow.commit()
+    messages.deliver_pending(db, outcome.message_ids)
+    return outcome.instance
+
+
+def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, Any],
+             origin_key: str | None = None, via: dict[str, Any] | None = None) -> stepping.StepOutcome:
+    if not isinstance(data, dict):
+        raise BadRequest("data must be an object")
+    data = json_safe(data)
+    if len(json.dumps(data)) > MAX_DATA_BYTES:
+        raise BadRequest(f"data is larger than {MAX_DATA_BYTES} bytes")
+    row = deploy.latest(uow, process_key)
+    if row is None:
+        raise NotFound(f"no process {process_key}")
+    lv = specs.loaded(uow, row.id)
+    allowed = lv.meta.elements and _start_roles(lv)
+    if allowed and not actor.has(*allowed):
+        raise NotAllowed(f"starting {process_key} needs one of the roles {', '.join(allowed)}")
+    business_key = keys.next_key(uow, keys.prefix_for(process_key, data))
+    data = {**data, "business_key": business_key, "started_by": actor.username}
+    if origin_key:
+        data["origin_key"] = origin_key
+    data.setdefault("requester", actor.username) if process_key == "change" else None
+    runner = Runner.start(lv.spec, lv.subprocess_specs, data, make_decider(uow))
+    inst = ProcessInstance(
+        process_key=process_key, process_version_id=row.id, version=row.version, business_key=business_key,
+        status="running", state_json="{}", data_json="{}", revision=1, started_by=actor.username,
+        started_at=clock.now(), origin_key=origin_key,
+    )
+    uow.session.add(inst)
+    uow.session.flush()
+    log = runner.run()
+    if via and via.get("message") and log.error is None:
+        # A message start event waits for its message: hand it over in the same step.
+        more = runner.deliver(via["message"], via.get("payload", data))
+        log.completed += more.completed
+        log.decisions += more.decisions
+        log.thrown += more.thrown
+        log.error = more.error
+    started = NewEvent("instance.started", actor.username, inst.id, data={
+        "process": process_key, "version": row.version, "business_key": business_key, "data": data,
+        **({"origin_key": origin_key} if origin_key else {}), **({"via": via} if via else {}),
+    })
+    return stepping.save_step(uow, inst, runner, lv, log, actor.username, [started], None)
+
+
+def _start_roles(lv: specs.LoadedVersion) -> list[str]:
+    for el in lv.meta.elements.values():
+        if el.kind == "startEvent" and el.properties.get("start_roles"):
+            return [r.strip() for r in el.properties["start_roles"].split(",") if r.strip()]
+    return []
+
+
+def _visible(actor: Actor, inst: ProcessInstance) -> bool:
+    """Requesters see their own records; staff, managers and auditors see all of them."""
+    return actor.sees_everything or inst.started_by == actor.username or bool(actor.roles - {"requester"})
+
+
+def find(uow: UnitOfWork, actor: Actor, ref: str | int) -> ProcessInstance:
+    stmt = select(ProcessInstance)
+    if isinstance(ref, int) or str(ref).isdigit():
+        stmt = stmt.where(ProcessInstance.id == int(ref))
+    else:
+        stmt = stmt.where(ProcessInstance.business_key == str(ref))
+    inst = uow.session.execute(stmt).scalar_one_or_none()
+    if inst is None:
+        raise NotFound(f"no instance {ref}")
+    if not _visible(actor, inst):
+        raise NotAllowed("you may not see this instance")
+    return inst
+
+
+def tasks_of(uow: UnitOfWork, inst: ProcessInstance) -> list[HumanTask]:
+    stmt = select(HumanTask).where(HumanTask.instance_id == inst.id).order_by(HumanTask.created_at)
+    return list(uow.session.execute(stmt).scalars())
+
+
+def related(uow: UnitOfWork, inst: ProcessInstance) -> list[dict[str, Any]]:
+    """Instances this one started or was started by (origin keys, both ways)."""
+    stmt = select(ProcessInstance).where(or_(
+        ProcessInstance.origin_key == inst.business_key,
+        ProcessInstance.business_key == (inst.origin_key or ""),
+    ))
+    rows = [r for r in uow.session.execute(stmt).scalars() if r.id != inst.id]
+    data = json.loads(inst.data_json)
+    return [{"id": r.id, "business_key": r.business_key, "process": r.process_key, "status": r.status,
+             "relation": "origin" if r.business_key == inst.origin_key else "started"} for r in rows] + [
+        {"business_key": k, "relation": "bundled"} for k in data.get("changes", []) if isinstance(k, str)]
+
+
+def list_instances(uow: UnitOfWork, actor: Actor, process: str | None = None, status: str | None = None,
+                   q: str | None = None, limit: int = 50, cursor: int | None = None) -> tuple[list, int | None]:
+    stmt = select(ProcessInstance).order_by(ProcessInstance.id.desc())
+    if not (actor.roles - {"requester"}):
+        stmt = stmt.where(ProcessInstance.started_by == actor.username)
+    if process:
+        stmt = stmt.where(ProcessInstance.process_key == process)
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(ProcessInstance.business_key.ilike(like), ProcessInstance.data_json.ilike(like)))
+    if cursor:
+        stmt = stmt.where(ProcessInstance.id < cursor)
+    rows = list(uow.session.execute(stmt.limit(limit + 1)).scalars())
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def cancel(db: Database, actor: Actor, ref: str | int, reason: str) -> ProcessInstance:
+    if not actor.has("change_manager", "release_manager", "admin"):
+        raise NotAllowed("only managers and admins cancel instances")
+    if not reason or not reason.strip():
+        raise BadRequest("a reason is required", fields={"reason": "is required"})
+    with unit_of_work(db) as uow:
+        inst = find(uow, actor, ref)
+        inst = stepping.lock_instance(uow, inst.id)
+        if inst.status in ("completed", "cancelled"):
+            raise BadRequest(f"instance is already {inst.status}")
+        runner, lv = stepping.restore(uow, inst)
+        runner.cancel()
+        seen = inst.revision
+        events = [NewEvent("instance.cancelled", actor.username, inst.id, data={"reason": reason.strip()})]
+        outcome = stepping.save_step(uow, inst, runner, lv, stepping.StepLog(), actor.username, events, seen,
+                                     final_status="cancelled")
+        inst = outcome.instance
+        uow.commit()
+        return inst
+
+
+def retry(db: Database, actor: Actor, ref: str | int, reason: str) -> ProcessInstance:
+    if not actor.has("admin"):
+        raise NotAllowed("only admins retry errored instances")
+    if not reason or not reason.strip():
+        raise BadRequest("a reason is required", fields={"reason": "is required"})
+    with unit_of_work(db) as uow:
+        inst = stepping.lock_instance(uow, find(uow, actor, ref).id)
+        if inst.status != "error":
+            raise BadRequest("only an instance in error can be retried")
+        runner, lv = stepping.restore(uow, inst)
+        seen = inst.revision
+        log = runner.retry()
+        events = [NewEvent("instance.retried", actor.username, inst.id, data={"reason": reason.strip()})]
+        outcome = stepping.save_step(uow, inst, runner, lv, log, actor.username, events, seen)
+        uow.commit()
+    messages.deliver_pending(db, outcome.message_ids)
+    return outcome.instance
+
+
+def path(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, list[str]]:
+    """Computed from the audit trail, not the live engine tree: works for finished and archived instances."""
+    completed: list[str] = []
+    flows: list[str] = []
+    open_tasks: dict[str, str] = {}
+    for ev in audit.instance_events(uow, inst.id):
+        data = json.loads(ev.data_json)
+        if ev.type in ("element.completed", "task.completed") and ev.element_id:
+            completed.append(ev.element_id)
+            if data.get("flow") and ev.type == "element.completed":
+                flows.append(data["flow"])
+            open_tasks.pop(data.get("task_id", ""), None)
+        elif ev.type == "task.ready":
+            open_tasks[data["task_id"]] = ev.element_id or ""
+            if data.get("flow"):
+                flows.append(data["flow"])
+        elif ev.type == "task.withdrawn":
+            open_tasks.pop(data.get("task_id", ""), None)
+    active = [] if inst.status in ("completed", "cancelled") else list(dict.fromkeys(open_tasks.values()))
+    if inst.status not in ("completed", "cancelled"):
+        for sub in messages.subscriptions_of(uow, inst.id):
+            active.append(sub)
+    return {"completed": completed, "flows": flows, "active": active}
+
+
+def view(uow: UnitOfWork, inst: ProcessInstance, with_tasks: bool = True) -> dict[str, Any]:
+    from engine.services.tasks import task_summary
+
+    result = {
+        "id": inst.id, "business_key": inst.business_key, "process": inst.process_key, "version": inst.version,
+        "status": inst.status, "data": json.loads(inst.data_json), "started_at": inst.started_at.isoformat(),
+        "started_by": inst.started_by, "ended_at": inst.ended_at.isoformat() if inst.ended_at else None,
+        "revision": inst.revision, "origin_key": inst.origin_key,
+        "next_wakeup_at": inst.next_wakeup_at.isoformat() if inst.next_wakeup_at else None,
+        "error": json.loads(inst.error_json) if inst.error_json else None,
+    }
+    if with_tasks:
+        result["tasks"] = [task_summary(t) for t in tasks_of(uow, inst)]
+    return result

@@ -1,0 +1,174 @@
+"""Messages between instances, routed in SQL. Every message is stored first (an outbox): delivered ones are
+marked, those nobody waits for are kept as `unrouted` and retried by the worker, never dropped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.models import Message, MessageSubscription, ProcessInstance
+from engine.errors import BadRequest, NotAllowed, NotFound
+from engine.services import audit, deploy, specs, stepping
+from engine.services.actors import Actor
+from engine.services.audit import NewEvent
+
+RESERVED = ("business_key", "started_by", "origin_key", "requester")
+THROW_KINDS = ("intermediateThrowEvent", "endEvent", "sendTask")
+
+
+@dataclass
+class Routing:
+    delivered_to: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    message_ids: list[int] = field(default_factory=list)  # messages thrown by the receivers in turn
+
+
+def subscriptions_of(uow: UnitOfWork, instance_id: int) -> list[str]:
+    stmt = select(MessageSubscription.element_id).where(MessageSubscription.instance_id == instance_id)
+    return list(uow.session.execute(stmt).scalars())
+
+
+def _target_keys(uow: UnitOfWork, msg: Message, payload: dict[str, Any]) -> list[str]:
+    """Which business keys a message is for. A throw event's `correlate_to` property names the data field
+    holding the key (or a list of keys); by default a message goes back to the instance that started it."""
+    if msg.correlation_key:
+        return [msg.correlation_key]
+    variable = "origin_key"
+    sender = uow.session.get(ProcessInstance, msg.sender_instance_id) if msg.sender_instance_id else None
+    if sender is not None:
+        lv = specs.loaded(uow, sender.process_version_id)
+        for el in lv.meta.elements.values():
+            if el.kind in THROW_KINDS and el.message == msg.name and el.properties.get("correlate_to"):
+                variable = el.properties["correlate_to"]
+                break
+    value = payload.get(variable)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _starting_processes(uow: UnitOfWork, name: str) -> list[str]:
+    found = []
+    for item in deploy.list_latest(uow):
+        row = deploy.latest(uow, item["key"])
+        if row is not None and name in specs.loaded(uow, row.id).meta.message_starts():
+            found.append(item["key"])
+    return found
+
+
+def route(uow: UnitOfWork, msg: Message) -> Routing:
+    from engine.services.instances import start_in
+
+    payload = json.loads(msg.payload_json)
+    result = Routing()
+    keys = _target_keys(uow, msg, payload)
+    sender = uow.session.get(ProcessInstance, msg.sender_instance_id) if msg.sender_instance_id else None
+    subs = []
+    if keys:
+        stmt = select(MessageSubscription).where(MessageSubscription.message_name == msg.name,
+                                                 MessageSubscription.correlation_key.in_(keys))
+        subs = list(uow.session.execute(stmt).scalars())
+    for sub in subs:
+        inst = stepping.lock_instance(uow, sub.instance_id)
+        runner, lv = stepping.restore(uow, inst)
+        try:
+            log = runner.deliver(msg.name, payload)
+        except LookupError:
+            continue  # it stopped waiting since the subscription was written
+        events = [NewEvent("message.delivered", msg.sent_by, inst.id, sub.element_id, None,
+                           {"name": msg.name, "message_id": msg.id, "from": sender.business_key if sender else None})]
+        outcome = stepping.save_step(uow, inst, runner, lv, log, msg.sent_by, events, inst.revision)
+        result.delivered_to.append(inst.id)
+        result.message_ids.extend(outcome.message_ids)
+    if not result.delivered_to:
+        data = {k: v for k, v in payload.items() if k not in RESERVED}
+        for process_key in _starting_processes(uow, msg.name):
+            actor = Actor(msg.sent_by, frozenset({"admin"}))
+            origin = sender.business_key if sender else (keys[0] if keys else None)
+            outcome = start_in(uow, actor, process_key, data, origin_key=origin,
+                               via={"message": msg.name, "message_id": msg.id, "payload": payload})
+            result.started.append(outcome.instance.id)
+            result.message_ids.extend(outcome.message_ids)
+    targets = result.delivered_to + result.started
+    msg.attempts += 1
+    msg.status = "delivered" if targets else "unrouted"
+    msg.delivered_to_json = json.dumps(targets)
+    if targets and sender is not None:
+        audit.append(uow, [NewEvent("message.delivered", msg.sent_by, sender.id, None, None,
+                                    {"name": msg.name, "message_id": msg.id, "to": targets})])
+    uow.session.flush()
+    return result
+
+
+def deliver_pending(db: Database, message_ids: list[int], depth: int = 0) -> None:
+    """Routes messages thrown by a committed step, each in its own transaction (and what they cause)."""
+    for message_id in message_ids:
+        with unit_of_work(db) as uow:
+            msg = uow.session.get(Message, message_id)
+            if msg is None or msg.status == "delivered":
+                continue
+            result = route(uow, msg)
+            uow.commit()
+        if depth < 20:
+            deliver_pending(db, result.message_ids, depth + 1)
+
+
+def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | None,
+         data: dict[str, Any] | None) -> Routing:
+    if not actor.has("integration", "admin"):
+        raise NotAllowed("only integrations and admins post messages")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("a message needs a name", fields={"name": "is required"})
+    if data is not None and not isinstance(data, dict):
+        raise BadRequest("data must be an object", fields={"data": "must be an object"})
+    key = None
+    if correlation:
+        if not isinstance(correlation, dict):
+            raise BadRequest("correlation must be an object", fields={"correlation": "must be an object"})
+        key = correlation.get("business_key") or next(iter(correlation.values()), None)
+    with unit_of_work(db) as uow:
+        msg = Message(name=name.strip(), correlation_key=str(key) if key else None,
+                      payload_json=json.dumps(data or {}), sender_instance_id=None, sent_by=actor.username,
+                      status="pending", created_at=clock.now())
+        uow.session.add(msg)
+        uow.session.flush()
+        result = route(uow, msg)
+        uow.commit()
+        message_id = msg.id
+    deliver_pending(db, result.message_ids)
+    if not result.delivered_to and not result.started:
+        raise NotFound(f"nothing waits for message {name!r}; it is kept as unrouted", message_id=message_id)
+    return result
+
+
+def retry_unrouted(db: Database, limit: int = 100) -> int:
+    """Worker sweep: tries again the messages nobody waited for. Returns how many got delivered now."""
+    with unit_of_work(db) as uow:
+        stmt = select(Message.id).where(Message.status.in_(("pending", "unrouted"))).order_by(Message.id)
+        ids = list(uow.session.execute(stmt.limit(limit)).scalars())
+    delivered = 0
+    for message_id in ids:
+        with unit_of_work(db) as uow:
+            msg = uow.session.get(Message, message_id)
+            if msg is None or msg.status == "delivered":
+                continue
+            result = route(uow, msg)
+            if result.delivered_to or result.started:
+                uow.commit()
+                delivered += 1
+                deliver_pending(db, result.message_ids)
+    return delivered
+
+
+def undelivered(uow: UnitOfWork) -> list[dict[str, Any]]:
+    stmt = select(Message).where(Message.status != "delivered").order_by(Message.id)
+    return [{"id": m.id, "name": m.name, "status": m.status, "attempts": m.attempts,
+             "created_at": m.created_at.isoformat(), "sender_instance_id": m.sender_instance_id}
+            for m in uow.session.execute(stmt).scalars()]

@@ -1,0 +1,169 @@
+"""The inbox and the work on human tasks: list, get, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from engine import clock
+from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.diagram.forms import validate_submission
+from engine.errors import BadRequest, Conflict, NotAllowed, NotFound, ValidationFailed
+from engine.services import messages, specs, stepping
+from engine.services.actors import Actor
+from engine.services.audit import SECRET_MASK, NewEvent
+
+SCOPES = ("mine", "available", "all")
+
+
+def task_summary(t: HumanTask) -> dict[str, Any]:
+    return {
+        "id": t.id, "instance_id": t.instance_id, "business_key": t.business_key, "process": t.process_key,
+        "element_id": t.element_id, "name": t.name, "lane": t.lane, "roles": json.loads(t.roles_json),
+        "assignee": t.assignee, "priority": t.priority, "approval": t.approval,
+        "created_at": t.created_at.isoformat(), "due_at": t.due_at.isoformat() if t.due_at else None,
+        "overdue": bool(t.due_at and t.due_at <= clock.now()),
+    }
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,
+               limit: int = 50, q: str | None = None) -> list[HumanTask]:
+    if scope not in SCOPES:
+        raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
+    stmt = select(HumanTask)
+    if scope == "mine":
+        stmt = stmt.where(HumanTask.assignee == actor.username)
+    elif scope == "available":
+        roles = sorted(actor.roles)
+        candidates = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(roles))
+        stmt = stmt.where(HumanTask.assignee.is_(None), HumanTask.id.in_(candidates))
+    elif not actor.sees_everything and not actor.has("service_desk"):
+        raise NotAllowed("only managers and auditors list all tasks")
+    if process:
+        stmt = stmt.where(HumanTask.process_key == process)
+    if q:
+        stmt = stmt.where(or_(HumanTask.business_key.ilike(f"%{q}%"), HumanTask.name.ilike(f"%{q}%")))
+    # Overdue and urgent work first, then oldest: what a service desk picks next.
+    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.is_(None),
+                         HumanTask.priority, HumanTask.created_at)
+    return list(uow.session.execute(stmt.limit(limit)).scalars())
+
+
+def _load(uow: UnitOfWork, task_id: str) -> HumanTask:
+    task = uow.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"no open task {task_id} (it may have been completed)")
+    return task
+
+
+def _may_work_on(actor: Actor, task: HumanTask) -> bool:
+    roles = set(json.loads(task.roles_json))
+    return task.assignee == actor.username or bool(roles & actor.roles) or actor.has("admin")
+
+
+def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
+    task = _load(uow, task_id)
+    if not (_may_work_on(actor, task) or actor.sees_everything):
+        raise NotAllowed("this task is for another role")
+    inst = uow.session.get(ProcessInstance, task.instance_id)
+    assert inst is not None
+    lv = specs.loaded(uow, inst.process_version_id)
+    el = lv.meta.elements.get(task.element_id)
+    form = [f.to_dict() for f in el.form] if el else []
+    return {**task_summary(task), "form": [_form_view(f) for f in form], "data": json.loads(inst.data_json),
+            "documentation": el.properties.get("instructions", "") if el else ""}
+
+
+def _form_view(f: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f["id"], "label": f["label"], "type": f["type"], "required": f["required"],
+            "readonly": f["readonly"], "options": f["options"], "default": f["default"],
+            "min": f["min"], "max": f["max"], "minlength": f["minlength"], "maxlength": f["maxlength"]}
+
+
+def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
+    with unit_of_work(db) as uow:
+        task = _load(uow, task_id)
+        if not (set(json.loads(task.roles_json)) & actor.roles or actor.has("admin")):
+            raise NotAllowed("this task is for another role")
+        if task.assignee == actor.username:
+            return task_summary(task)
+        result = uow.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee.is_(None))
+            .values(assignee=actor.username).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict(f"task is held by {task.assignee}")
+        from engine.services import audit
+
+        audit.append(uow, [NewEvent("task.claimed", actor.username, task.instance_id, task.element_id, task.name,
+                                    {"task_id": task_id})])
+        uow.commit()
+        uow.session.refresh(task)
+        return task_summary(task)
+
+
+def unclaim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
+    with unit_of_work(db) as uow:
+        task = _load(uow, task_id)
+        if task.assignee != actor.username and not actor.has("admin"):
+            raise Conflict("you do not hold this task" if task.assignee else "the task is not claimed")
+        task.assignee = None
+        from engine.services import audit
+
+        audit.append(uow, [NewEvent("task.unclaimed", actor.username, task.instance_id, task.element_id,
+                                    task.name, {"task_id": task_id})])
+        uow.commit()
+        return task_summary(task)
+
+
+def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(submitted, dict):
+        raise BadRequest("data must be an object")
+    with unit_of_work(db) as uow:
+        task = _load(uow, task_id)
+        if task.assignee is not None and task.assignee != actor.username:
+            raise NotAllowed(f"task is claimed by {task.assignee}")
+        if task.assignee is None and not (set(json.loads(task.roles_json)) & actor.roles):
+            raise NotAllowed("this task is for another role")
+        inst = stepping.lock_instance(uow, task.instance_id)
+        still_open = uow.session.execute(select(HumanTask.id).where(HumanTask.id == task_id)).first()
+        if still_open is None:  # completed by someone else while we waited for the lock
+            raise Conflict("the task is no longer ready")
+        if task.approval and actor.username in _requesters(inst):
+            raise NotAllowed("separation of duties: the requester may not approve their own record")
+        lv = specs.loaded(uow, inst.process_version_id)
+        el = lv.meta.elements.get(task.element_id)
+        fields = el.form if el else []
+        values, errors = validate_submission(fields, submitted)
+        if errors:
+            raise ValidationFailed("some fields are not valid", fields=errors)
+        seen = inst.revision
+        runner, lv = stepping.restore(uow, inst)
+        try:
+            log = runner.complete(task_id, values)
+        except LookupError:
+            raise Conflict("the task is no longer ready") from None
+        secret = {f.id for f in fields if f.secret}
+        shown = {k: (SECRET_MASK if k in secret else v) for k, v in values.items()}
+        events = [NewEvent("task.completed", actor.username, inst.id, task.element_id, task.name,
+                           {"task_id": task_id, "form": shown, "approval": task.approval,
+                            "roles": json.loads(task.roles_json), "actor_roles": sorted(actor.roles)})]
+        outcome = stepping.save_step(uow, inst, runner, lv, log, actor.username, events, seen)
+        uow.commit()
+        from engine.services.instances import view
+
+        result = {"instance": view(uow, outcome.instance),
+                  "next_tasks": [task_summary(t) for t in outcome.new_tasks]}
+    messages.deliver_pending(db, outcome.message_ids)
+    return result
+
+
+def _requesters(inst: ProcessInstance) -> set[str]:
+    data = json.loads(inst.data_json)
+    names = {inst.started_by}
+    for key in ("requester", "reporter"):
+        if isinstance(data.get(key), str):
+            names.add(data[key])
+    return names - {"system"}

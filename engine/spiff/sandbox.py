@@ -1,0 +1,152 @@
+"""Scripts, conditions and expressions from diagrams run here: RestrictedPython-compiled, with a line budget.
+
+Why: SpiffWorkflow's default environment is plain eval/exec with the task data as globals, so a diagram
+could run anything as the server's user. Compiled code is cached per source text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from types import CodeType, FrameType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+SCRIPT_FILENAME = "<diagram>"
+LINE_BUDGET = 200_000
+
+# Timer definitions as the Camunda Modeler writes them are bare ISO 8601 text, not Python.
+ISO_TIMER = re.compile(
+    r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)"
+    r"(/P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)?$"
+)
+CAMUNDA_VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+
+
+class ScriptRejected(Exception):
+    """The script uses something the sandbox forbids, or ran past its budget."""
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    ops = {
+        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+        "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
+    }
+    if op not in ops:
+        raise ScriptRejected(f"operator {op} is not allowed")
+    return ops[op](x, y)
+
+
+def _builtins() -> dict[str, Any]:
+    allowed = dict(safe_builtins)
+    allowed.update(limited_builtins)
+    for name in ("sum", "min", "max", "any", "all", "enumerate", "sorted", "list", "dict", "set", "reversed",
+                 "map", "filter"):
+        allowed[name] = __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    return allowed
+
+
+SAFE_GLOBALS: dict[str, Any] = {
+    "__builtins__": _builtins(),
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar,
+    "math": math,
+    "date": date,
+    "datetime": datetime,
+    "timedelta": timedelta,
+    "timezone": timezone,
+}
+_HIDDEN = set(SAFE_GLOBALS)
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str) -> CodeType:
+    result = compile_restricted_eval(expression, SCRIPT_FILENAME)
+    if result.errors:
+        raise ScriptRejected("; ".join(result.errors))
+    return result.code
+
+
+@lru_cache(maxsize=1024)
+def compile_script(script: str) -> CodeType:
+    result = compile_restricted_exec(script, SCRIPT_FILENAME)
+    if result.errors:
+        raise ScriptRejected("; ".join(result.errors))
+    return result.code
+
+
+class _Budget:
+    """Counts executed lines of diagram code; a runaway loop stops with an error instead of hanging a worker."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def tracer(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != SCRIPT_FILENAME:
+            return None
+        return self.local
+
+    def local(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.left -= 1
+            if self.left < 0:
+                raise ScriptRejected(f"script ran more than {LINE_BUDGET} lines (endless loop?)")
+        return self.local
+
+
+def _run(code: CodeType, scope: dict[str, Any]) -> Any:
+    budget = _Budget(LINE_BUDGET)
+    previous = sys.gettrace()
+    sys.settrace(budget.tracer)
+    try:
+        return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython above
+    finally:
+        sys.settrace(previous)
+
+
+def literal_timer(expression: str) -> str | None:
+    """Returns the ISO text of an unquoted Camunda timer definition, else None."""
+    text = expression.strip()
+    return text if ISO_TIMER.match(text) else None
+
+
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict | None = None) -> Any:
+        iso = literal_timer(expression)
+        if iso is not None:
+            return iso
+        var = CAMUNDA_VARIABLE.match(expression.strip())
+        if var:
+            expression = var.group(1)
+        scope = dict(SAFE_GLOBALS)
+        scope.update(external_context or {})
+        scope.update(context)
+        return _run(compile_expression(expression), scope)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict | None = None) -> bool:
+        scope = dict(SAFE_GLOBALS)
+        scope.update(external_context or {})
+        scope.update(context)
+        _run(compile_script(script), scope)
+        for key, value in scope.items():
+            if key in _HIDDEN or key.startswith("_") or callable(value) or key in (external_context or {}):
+                continue
+            context[key] = value
+        for key in [k for k in context if k not in scope]:
+            del context[key]  # the script deleted it
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise ScriptRejected("service tasks are not supported by this host")

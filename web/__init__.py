@@ -1,0 +1,41 @@
+"""The thin Flask front end: app factory, JSON API, pages. Views parse, call one service, render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from engine.db.database import Database
+from web import errors
+from web.auth import check_csrf, csrf_token
+from web.config import Settings
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, **overrides: Any) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides)
+    app.extensions["itsmflow.db"] = db or Database(settings.database_url)
+    app.extensions["itsmflow.settings"] = settings
+    app.before_request(check_csrf)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    errors.register(app)
+
+    from web.api import api
+
+    app.register_blueprint(api, url_prefix="/api/v1")
+    from web.ui import register_ui
+
+    register_ui(app)
+    return app

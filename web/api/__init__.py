@@ -1,0 +1,9 @@
+"""The JSON API of ../shared/API.md, under /api/v1."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+api = Blueprint("api", __name__)
+
+from web.api import audit, messages, processes, records, tasks, tokens  # noqa: E402,F401

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest, NotAllowed
+from engine.services import decisions, deploy
+from engine.services.decisions import DmnFile
+from engine.services.deploy import Bundle
+from web.api import api
+from web.auth import current_actor, db, login_required
+
+
+@api.get("/processes")
+@login_required
+def list_processes():  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        return jsonify(deploy.list_latest(uow))
+
+
+@api.get("/processes/<key>/versions")
+@login_required
+def process_versions(key: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        return jsonify(deploy.list_versions(uow, key))
+
+
+@api.get("/processes/<key>/versions/<int:version>/bpmn")
+@login_required
+def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        row = deploy.get_version(uow, key, version)
+        return Response(row.bpmn_xml, mimetype="application/xml")
+
+
+def _dmn_files() -> list[DmnFile]:
+    tests = {f.filename: f.read().decode("utf-8", "replace") for f in request.files.getlist("tests")}
+    files = []
+    for f in request.files.getlist("dmn"):
+        name = f.filename or "decision.dmn"
+        stem = name.rsplit(".", 1)[0]
+        files.append(DmnFile(name, f.read(), tests.get(f"{stem}.tests.json")))
+    return files
+
+
+@api.post("/processes/<key>/versions")
+@login_required
+def deploy_process(key: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    upload = request.files.get("bpmn")
+    if upload is None:
+        raise BadRequest("send the diagram as the multipart field 'bpmn'")
+    lanes = {}
+    if request.form.get("lanes"):
+        import json
+
+        try:
+            lanes = json.loads(request.form["lanes"])
+        except ValueError:
+            raise BadRequest("lanes must be a JSON object") from None
+    bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes)
+    result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
+    return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions}), 201
+
+
+@api.get("/decisions/<key>/versions")
+@login_required
+def decision_versions(key: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        return jsonify(decisions.list_versions(uow, key))
+
+
+@api.get("/decisions/<key>/versions/<int:version>/dmn")
+@login_required
+def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        return Response(decisions.get_version(uow, key, version).dmn_xml, mimetype="application/xml")
+
+
+@api.post("/decisions/<key>/versions")
+@login_required
+def deploy_decision(key: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    assert actor is not None
+    if not actor.has("process_owner", "admin"):
+        raise NotAllowed("only a process owner deploys decision tables")
+    files = _dmn_files()
+    if len(files) != 1:
+        raise BadRequest("send one DMN file as the multipart field 'dmn'")
+    result = deploy.deploy_decisions(db(), files[0], actor, key)
+    return jsonify(result), 201

@@ -1,0 +1,78 @@
+"""Instances: start, list, get, path, audit, cancel."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest
+from engine.services import audit, instances
+from web.api import api
+from web.api.helpers import int_arg, json_body
+from web.auth import current_actor, db, login_required
+
+
+@api.post("/instances")
+@login_required
+def start_instance():  # type: ignore[no-untyped-def]
+    body = json_body()
+    process = body.get("process")
+    if not isinstance(process, str):
+        raise BadRequest("process is required", fields={"process": "is required"})
+    inst = instances.start(db(), current_actor(), process, body.get("data") or {})  # type: ignore[arg-type]
+    with unit_of_work(db()) as uow:
+        return jsonify(instances.view(uow, uow.session.merge(inst))), 201
+
+
+@api.get("/instances")
+@login_required
+def list_instances():  # type: ignore[no-untyped-def]
+    cursor = request.args.get("cursor")
+    with unit_of_work(db()) as uow:
+        rows, next_cursor = instances.list_instances(
+            uow, current_actor(), request.args.get("process"), request.args.get("status"),  # type: ignore[arg-type]
+            request.args.get("q"), int_arg("limit", 50), int(cursor) if cursor and cursor.isdigit() else None)
+        return jsonify({"instances": [instances.view(uow, r, with_tasks=False) for r in rows],
+                        "next_cursor": next_cursor})
+
+
+@api.get("/instances/<ref>")
+@login_required
+def get_instance(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
+        return jsonify({**instances.view(uow, inst), "related": instances.related(uow, inst)})
+
+
+@api.get("/instances/<ref>/path")
+@login_required
+def instance_path(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
+        return jsonify(instances.path(uow, inst))
+
+
+@api.get("/instances/<ref>/audit")
+@login_required
+def instance_audit(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
+        return jsonify({"events": [audit.event_view(e) for e in audit.instance_events(uow, inst.id)]})
+
+
+@api.post("/instances/<ref>/cancel")
+@login_required
+def cancel_instance(ref: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    inst = instances.cancel(db(), current_actor(), ref, str(body.get("reason") or ""))  # type: ignore[arg-type]
+    with unit_of_work(db()) as uow:
+        return jsonify(instances.view(uow, uow.session.merge(inst)))
+
+
+@api.post("/instances/<ref>/retry")
+@login_required
+def retry_instance(ref: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    inst = instances.retry(db(), current_actor(), ref, str(body.get("reason") or ""))  # type: ignore[arg-type]
+    with unit_of_work(db()) as uow:
+        return jsonify(instances.view(uow, uow.session.merge(inst)))

@@ -1,0 +1,57 @@
+"""Domain errors -> HTTP status and the documented error shape, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine import errors as domain
+from engine.rules import RulesError
+
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.BadRequest: 400,
+    domain.Unauthenticated: 401,
+    domain.NotAllowed: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.TooLarge: 413,
+    domain.ValidationFailed: 422,
+    domain.DeploymentRefused: 422,
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(domain.DomainError)
+    def _domain(exc: domain.DomainError):  # type: ignore[no-untyped-def]
+        status = STATUS.get(type(exc), 400)
+        if wants_json():
+            return jsonify(error_body(exc.code, exc.message, exc.details)), status
+        from web.ui.pages import error_page
+
+        return error_page(status, exc.message), status
+
+    @app.errorhandler(RulesError)
+    def _rules(exc: RulesError):  # type: ignore[no-untyped-def]
+        return jsonify(error_body("rules_error", str(exc))), 422
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if not wants_json():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error_body(code, exc.description or exc.name or "error")), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unexpected error")
+        return jsonify(error_body("internal_error", "something went wrong on our side")), 500
