@@ -10,50 +10,49 @@ from .evidence import Evaluation
 from .hitpolicy import select
 
 if TYPE_CHECKING:
-    from .model import Decision, DmnModel
+    from .model import Decision, DmnModel, Rule
 
 
 def evaluate_table(
     decision: Decision, ctx: Mapping[str, Any], version: int | None, required: list[Evaluation]
 ) -> Evaluation:
     """Evaluate one table against an already assembled context (data plus required decisions' outputs)."""
-    rule_id: str | None = None
+    rule: Rule | None = None
     try:
-        values = [inp.read(ctx) for inp in decision.inputs]
+        values = [read(ctx) for read in decision.readers]
         # FIRST may stop at the first hit; every other policy must see all hits (UNIQUE to detect overlaps).
         first_only = decision.hit_policy == "FIRST"
         matched = []
-        for rule in decision.rules:
-            rule_id = rule.id
-            for position, test in rule.tests:
+        for rule, tests in decision.matchers:
+            for position, test in tests:
                 if not test(values[position], ctx):
                     break
             else:
                 matched.append(rule)
                 if first_only:
                     break
-        rule_id = None
+        rule = None
         selected, outputs = select(decision, matched, ctx)
     except EvaluationError:
         raise
     except (RecursionError, TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
         # Compiled cells are written not to raise; this only guards the promise that callers see RulesErrors.
         raise EvaluationError(
-            decision.id, [rule_id] if rule_id else [], f"evaluation failed: {type(exc).__name__}: {exc}"
+            decision.id, [rule.id] if rule else [], f"evaluation failed: {type(exc).__name__}: {exc}"
         ) from exc
 
+    # Positional on purpose: this constructor runs once per evaluation and keywords cost measurably.
     return Evaluation(
-        decision_id=decision.id,
-        decision_name=decision.name,
-        version=version,
-        inputs={inp.key: value for inp, value in zip(decision.inputs, values, strict=True)},
-        matched=[r.id for r in selected],
-        outputs=outputs,
-        annotations=[r.description for r in selected if r.description],
-        required=required,
-        hit_policy=decision.hit_policy if decision.aggregation is None
-        else f"{decision.hit_policy} {decision.aggregation}",
-        conditions={r.id: r.conditions for r in selected},
+        decision.id,
+        decision.name,
+        version,
+        dict(zip(decision.input_keys, values, strict=True)),
+        [r.id for r in selected],
+        outputs,
+        [r.description for r in selected if r.description],
+        required,
+        decision.policy_label,
+        {r.id: r.conditions for r in selected},
     )
 
 

@@ -36,7 +36,7 @@ def empty_outputs(decision: Decision) -> dict[str, Any]:
 
 
 def _row(rule: Rule, ctx: Context) -> list[Any]:
-    return [get(ctx) for get in rule.outputs]
+    return rule.output_values(ctx)
 
 
 def _ids(rules: list[Rule]) -> list[str]:

@@ -71,14 +71,19 @@ class Decision:
     outputs: list[Output]
     rules: list[Rule]
     required: list[str] = field(default_factory=list)
+    # Derived once so evaluation does no per-call bookkeeping; a deployed Decision is treated as immutable.
+    output_names: tuple[str, ...] = field(init=False, repr=False)
+    input_keys: tuple[str, ...] = field(init=False, repr=False)
+    readers: tuple[Getter, ...] = field(init=False, repr=False)
+    matchers: tuple[tuple[Rule, tuple[tuple[int, Predicate], ...]], ...] = field(init=False, repr=False)
+    policy_label: str = field(init=False, repr=False)  # e.g. "COLLECT SUM"
 
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return tuple(o.name for o in self.outputs)
-
-    @property
-    def input_keys(self) -> tuple[str, ...]:
-        return tuple(i.key for i in self.inputs)
+    def __post_init__(self) -> None:
+        self.output_names = tuple(o.name for o in self.outputs)
+        self.input_keys = tuple(i.key for i in self.inputs)
+        self.readers = tuple(i.read for i in self.inputs)
+        self.matchers = tuple((rule, rule.tests) for rule in self.rules)
+        self.policy_label = f"{self.hit_policy} {self.aggregation}" if self.aggregation else self.hit_policy
 
 
 class DmnModel:

@@ -226,7 +226,7 @@ class _Builder:
             type_ref = expression_el.get("typeRef") if expression_el is not None else None
             read: Getter = lambda ctx: None  # noqa: E731 - placeholder; the decision is rejected anyway
             try:
-                read = _with_coercion(compile_expression(expression, "input expression"), type_ref)
+                read = _with_coercion(compile_expression(expression, "input expression"), type_ref).fn
             except FeelError as exc:
                 self.problem(decision_id, None, cell, str(exc))
             inputs.append(Input(el.get("id") or f"input{n}", label, expression, type_ref, key, read))
@@ -285,6 +285,7 @@ class _Builder:
                 tests.append((position, test.fn))
                 conditions.append((inp.key, " ".join(text.split())))
         getters = []
+        exprs: list[Expr] = []
         for position, (entry, out) in enumerate(zip(output_els, outputs, strict=False)):
             cell = f"output {position + 1} ({out.name})"
             self.check_language(entry, decision_id, rule_id, cell)
@@ -299,21 +300,24 @@ class _Builder:
                 allowed = ", ".join(feel_text(v) for v in out.allowed_values)
                 self.problem(decision_id, rule_id, cell, f"{feel_text(expr.value)} is not one of the output "
                              f"values {allowed}, so it has no priority")
-            getters.append(_with_coercion(expr, out.type_ref))
+            expr = _with_coercion(expr, out.type_ref)
+            exprs.append(expr)
+            getters.append(expr.fn)
+        constants = [expr.value for expr in exprs if expr.is_const]
         return Rule(
             id=rule_id, index=n, description=description,
             input_entries=tuple(self.text(e) for e in input_els),
             output_entries=tuple(self.text(e) for e in output_els),
             tests=tuple(tests), outputs=tuple(getters), conditions=tuple(conditions),
+            constant_outputs=tuple(constants) if len(constants) == len(outputs) else None,
         )
 
 
-def _with_coercion(expr: Expr, type_ref: str | None) -> Getter:
+def _with_coercion(expr: Expr, type_ref: str | None) -> Expr:
     coerce = coercer_for(type_ref)
     if coerce is None:
-        return expr.fn
+        return expr
     if expr.is_const:
-        value = coerce(expr.value)
-        return lambda ctx: value
+        return const(coerce(expr.value))
     fn = expr.fn
-    return lambda ctx: coerce(fn(ctx))
+    return Expr(lambda ctx: coerce(fn(ctx)))

@@ -56,9 +56,11 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
     uow.session.add(inst)
     uow.session.flush()
     log = runner.run()
-    if via and via.get("message") and log.error is None:
-        # A message start event waits for its message: hand it over in the same step.
-        more = runner.deliver(via["message"], via.get("payload", data))
+    start_message = via.get("message") if via else _message_start(lv, runner)
+    if start_message and log.error is None:
+        # A message start event waits for its message: hand it over in the same step. Started directly
+        # (API, UI), a process that only has a message start gets its start data as that message.
+        more = runner.deliver(start_message, via.get("payload", data) if via else data)
         log.completed += more.completed
         log.decisions += more.decisions
         log.thrown += more.thrown
@@ -68,6 +70,14 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
         **({"origin_key": origin_key} if origin_key else {}), **({"via": via} if via else {}),
     })
     return stepping.save_step(uow, inst, runner, lv, log, actor.username, [started], None)
+
+
+def _message_start(lv: specs.LoadedVersion, runner: Runner) -> str | None:
+    for waiting in runner.waiting():
+        el = lv.meta.elements.get(waiting.element_id)
+        if el is not None and el.kind == "startEvent" and el.message:
+            return el.message
+    return None
 
 
 def _start_roles(lv: specs.LoadedVersion) -> list[str]:
