@@ -74,6 +74,6 @@ def unit_of_work(db: Database) -> Iterator[UnitOfWork]:
     try:
         yield uow
     finally:
-        if not uow._committed:
-            uow.session.rollback()
+        # close() ends the transaction (rolling back anything uncommitted) and detaches objects with their
+        # loaded values intact, so read-only results stay usable after the block.
         uow.session.close()

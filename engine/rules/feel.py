@@ -47,6 +47,7 @@ _KEYWORDS = {"true", "false", "null", "and", "or", "not"} | set(_UNSUPPORTED_WOR
 _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 # Left-nested closures recurse once per operator at evaluation time; keep far below the interpreter's limit.
 _MAX_OPERATORS = 200
+_MAX_NESTING = 50
 
 
 class _Parser:
@@ -54,6 +55,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self.operators = 0
+        self.nesting = 0
 
     # ------------------------------------------------------------------ token helpers
 
@@ -83,6 +85,8 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "eof":
             return
+        if tok.kind == "name" and tok.value in _UNSUPPORTED_WORDS:
+            raise FeelError(_UNSUPPORTED_WORDS[tok.value])
         hint = ""
         if unary_tests and (tok.value in _COMPARISONS or tok.value in ("and", "or")):
             hint = " (an input entry is a unary test such as \"high\", < 5 or [1..5], not a full expression)"
@@ -92,6 +96,11 @@ class _Parser:
         self.operators += 1
         if self.operators > _MAX_OPERATORS:
             raise FeelError(f"expression is too long (more than {_MAX_OPERATORS} operators)")
+
+    def enter(self) -> None:
+        self.nesting += 1
+        if self.nesting > _MAX_NESTING:
+            raise FeelError(f"nested too deeply (more than {_MAX_NESTING} levels of parentheses)")
 
     # ------------------------------------------------------------------ expressions
 
@@ -153,8 +162,10 @@ class _Parser:
         if tok.kind == "name":
             return self.named(tok)
         if tok.kind == "op" and tok.value == "(":
+            self.enter()
             inner = self.expression()
             self.expect_op(")")
+            self.nesting -= 1
             return inner
         if tok.kind == "eof":
             raise FeelError("expression is incomplete")
@@ -174,6 +185,7 @@ class _Parser:
             raise FeelError(_UNSUPPORTED_WORDS[word])
         if self.at_op("("):
             self.advance()
+            self.enter()
             args: list[Expr] = []
             if not self.at_op(")"):
                 args.append(self.expression())
@@ -181,6 +193,7 @@ class _Parser:
                     self.advance()
                     args.append(self.expression())
             self.expect_op(")")
+            self.nesting -= 1
             if self.at_op("."):
                 raise FeelError("property access on a function result is not supported")
             return call(word, args)

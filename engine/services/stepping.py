@@ -126,11 +126,11 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
 
 
 def _write_instance(uow: UnitOfWork, inst: ProcessInstance, seen_revision: int | None) -> None:
+    key = inst.business_key  # read before the flush: a failed flush expires the object
     try:
         uow.session.flush()
     except StaleDataError:
-        raise Conflict(f"instance {inst.business_key} was changed by someone else; reload and try again",
-                       instance=inst.business_key) from None
+        raise Conflict(f"instance {key} was changed by someone else; reload and try again", instance=key) from None
     if seen_revision is not None and inst.revision != seen_revision + 1:
         raise Conflict(f"instance {inst.business_key} was changed by someone else", instance=inst.business_key)
 

@@ -17,9 +17,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import depth, serializer
+from engine.spiff.compact import compact
 from engine.spiff.sandbox import SandboxEnvironment, ScriptRejected
 
 depth.lift_depth_limit()
+
+COMPACT_EVERY = 64
 
 # decide(decision_key, data) -> (outputs, evidence); supplied by the service layer for each step.
 Decider = Callable[[str, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
@@ -122,6 +125,8 @@ class Runner:
         return cls(serializer.state_from_dict(state, spec, subprocess_specs), HostScriptEngine(decide))
 
     def state(self) -> dict[str, Any]:
+        """The instance to store: compacted first, so long-lived loops stay small and cheap."""
+        compact(self.workflow)
         return serializer.state_to_dict(self.workflow)
 
     # --- steps -----------------------------------------------------------------------------------------
@@ -130,6 +135,8 @@ class Runner:
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if bpmn_id is not None:
                 log.completed.append(Completed(bpmn_id, str(task.id), _previous_element(task)))
+            if len(log.completed) % COMPACT_EVERY == 0:
+                compact(self.workflow)  # an engine-only loop (no wait state) would otherwise grow quadratically
 
         self.engine.evidence = []
         try:

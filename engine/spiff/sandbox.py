@@ -6,6 +6,7 @@ could run anything as the server's user. Compiled code is cached per source text
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import sys
@@ -81,6 +82,13 @@ def compile_expression(expression: str) -> CodeType:
 
 @lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError as exc:
+        raise ScriptRejected(f"line {exc.lineno}: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            raise ScriptRejected(f"line {node.lineno}: imports are not allowed in diagram scripts")
     result = compile_restricted_exec(script, SCRIPT_FILENAME)
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
