@@ -53,7 +53,9 @@ def build_xml() -> bytes:
         <inputExpression id="in1e" typeRef="string"><text>ticket.category</text></inputExpression>
       </input>
       <input id="in2" label="Score">
-        <inputExpression id="in2e" typeRef="integer"><text>ticket.likelihood * ticket.impact</text></inputExpression>
+        <inputExpression id="in2e" typeRef="integer">
+          <text>ticket.likelihood * ticket.impact</text>
+        </inputExpression>
       </input>
       <input id="in3" label="Region">
         <inputExpression id="in3e" typeRef="string"><text>region</text></inputExpression>
@@ -63,7 +65,9 @@ def build_xml() -> bytes:
   </decision>
   <dmndi:DMNDI>
     <dmndi:DMNDiagram>
-      <dmndi:DMNShape dmnElementRef="assignment"><dc:Bounds height="80" width="180" x="160" y="100" /></dmndi:DMNShape>
+      <dmndi:DMNShape dmnElementRef="assignment">
+        <dc:Bounds height="80" width="180" x="160" y="100" />
+      </dmndi:DMNShape>
     </dmndi:DMNDiagram>
   </dmndi:DMNDI>
 </definitions>""".encode()

@@ -34,7 +34,8 @@ def script_task(n: int, script: str) -> str:
 def field(fid: str, ftype: str = "string", constraints: str = "", values: str = "", default: str | None = None) -> str:
     dv = f' defaultValue="{default}"' if default is not None else ""
     validation = f"<camunda:validation>{constraints}</camunda:validation>" if constraints else ""
-    return f'<camunda:formField id="{fid}" label="{fid.title()}" type="{ftype}"{dv}>{validation}{values}</camunda:formField>'
+    head = f'<camunda:formField id="{fid}" label="{fid.title()}" type="{ftype}"{dv}>'
+    return f"{head}{validation}{values}</camunda:formField>"
 
 
 def constraint(name: str, config: str | None = None) -> str:

@@ -284,14 +284,6 @@ def _shorten(text: str) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def compile_unary_tests(text: str | None) -> UnaryTest:
-    """Compile an input entry; empty and "-" match anything."""
-    source = (text or "").strip()
-    if source in ("", "-"):
-        return WILDCARD
-    return _compile(source, "input entry", _whole_unary_tests)
-
-
 def _compile(source: str, what: str, action: Any) -> Any:
     try:
         return action(_Parser(source))
@@ -309,6 +301,14 @@ def _whole_expression(parser: _Parser) -> Expr:
     result = parser.expression()
     parser.expect_end()
     return result
+
+
+def compile_unary_tests(text: str | None) -> UnaryTest:
+    """Compile an input entry; empty and "-" match anything."""
+    source = (text or "").strip()
+    if source in ("", "-"):
+        return WILDCARD
+    return _compile(source, "input entry", _whole_unary_tests)
 
 
 def compile_expression(text: str | None, what: str = "expression") -> Expr:

@@ -69,7 +69,11 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN_RE.match(text, pos)
         if m is None:
             ch = text[pos]
-            hint = " (FEEL strings use double quotes)" if ch in "'\u2018\u2019\u201c\u201d" else ""
+            hint = ""
+            if ch in "'\u2018\u2019\u201c\u201d":
+                hint = " (FEEL strings use plain double quotes)"
+            elif ch == "?":
+                hint = " (the ? placeholder is not supported; write the test itself, e.g. > 5)"
             raise FeelError(f"unexpected character {ch!r} at position {pos + 1}{hint}")
         kind = m.lastgroup or ""
         if kind == "ws":

@@ -30,6 +30,9 @@ DMN_NAMESPACES = {
 # entity-expansion bombs and external-entity reads before libxml2 sees the document.
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
+# Evaluation recurses once per level of requirement; real DRDs are a handful deep.
+MAX_REQUIREMENT_DEPTH = 64
+
 _DRG_EXPRESSIONS = ("literalExpression", "context", "invocation", "relation", "list", "functionDefinition")
 
 
@@ -110,6 +113,7 @@ def _check_requirements(builder: _Builder, requirements: dict[str, list[str]]) -
                 builder.problem(decision_id, None, None, f"required decision #{rid} is not in this file")
     # Iterative depth-first search so a long (hostile) chain cannot exhaust the interpreter stack.
     state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    depth: dict[str, int] = {}  # longest requirement chain below a finished decision, itself included
     for start in requirements:
         if start in state:
             continue
@@ -117,7 +121,7 @@ def _check_requirements(builder: _Builder, requirements: dict[str, list[str]]) -
         state[start] = 1
         while stack:
             node, child = stack[-1]
-            edges = [r for r in requirements.get(node, []) if r in requirements]
+            edges = [r for r in requirements[node] if r in requirements]
             if child < len(edges):
                 stack[-1] = (node, child + 1)
                 nxt = edges[child]
@@ -130,7 +134,12 @@ def _check_requirements(builder: _Builder, requirements: dict[str, list[str]]) -
                     stack.append((nxt, 0))
             else:
                 state[node] = 2
+                depth[node] = 1 + max((depth.get(r, 0) for r in edges), default=0)
                 stack.pop()
+    deepest = max(depth, key=depth.__getitem__, default=None)
+    if deepest is not None and depth[deepest] > MAX_REQUIREMENT_DEPTH:
+        limit = f"the limit is {MAX_REQUIREMENT_DEPTH}"
+        builder.problem(deepest, None, None, f"required decisions are nested {depth[deepest]} deep ({limit})")
 
 
 class _Builder:

@@ -122,7 +122,11 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
     if not isinstance(submitted, dict):
         raise BadRequest("data must be an object")
     with unit_of_work(db) as uow:
-        task = _load(uow, task_id)
+        task = uow.session.get(HumanTask, task_id)
+        if task is None:
+            # Task ids are random: a completion for one that is gone is almost always a second click or a
+            # colleague who was faster, so this is the "no longer ready" conflict, not a plain 404.
+            raise Conflict("the task is no longer ready (completed, withdrawn or unknown)", task_id=task_id)
         if task.assignee is not None and task.assignee != actor.username:
             raise NotAllowed(f"task is claimed by {task.assignee}")
         if task.assignee is None and not (set(json.loads(task.roles_json)) & actor.roles):

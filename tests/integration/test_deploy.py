@@ -11,7 +11,7 @@ from engine.errors import DeploymentRefused, NotAllowed
 from engine.services import deploy, instances
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
-from tests.bpmn_snippets import chain, constraint, field, script_task, user_task
+from tests.bpmn_snippets import chain, field, script_task, user_task
 from tests.conftest import ALICE, IVAN
 from tests.support import OWNER, PROCESSES, deploy_process, deploy_xml, task_for
 
@@ -121,7 +121,8 @@ def test_camunda_style_timer_definitions_deploy(db: Database) -> None:
 
 def test_bundle_with_failing_table_tests_is_refused(db: Database) -> None:
     folder = PROCESSES / "response"
-    wrong = '[{"decision": "priority", "inputs": {"impact": "high", "urgency": "high"}, "expected": {"priority": "P4"}}]'
+    wrong = ('[{"decision": "priority", "inputs": {"impact": "high", "urgency": "high"},'
+             ' "expected": {"priority": "P4"}}]')
     dmn = DmnFile("priority.dmn", (folder / "priority.dmn").read_bytes(), wrong)
     problems = _refused(db, (folder / "response.bpmn").read_bytes(), [dmn])
     assert any("P4" in p["message"] for p in problems)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.db.database import Database
+from engine.services import users
+from tests.support import deploy_process
+from web import create_app
+from web.config import Settings
+
+
+class Api:
+    """A test client that speaks the JSON API with bearer tokens, as an integration would."""
+
+    def __init__(self, client: FlaskClient, db: Database) -> None:
+        self.client = client
+        self.db = db
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            resp = self.client.post("/api/v1/tokens", json={"username": username, "password": "demo"})
+            assert resp.status_code == 201, resp.json
+            self.tokens[username] = resp.json["token"]
+        return self.tokens[username]
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        headers = kwargs.pop("headers", {})
+        if user:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+        return self.call("GET", path, user, **kw)
+
+    def post(self, path: str, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+        return self.call("POST", path, user, **kw)
+
+
+@pytest.fixture
+def api(db: Database) -> Iterator[Api]:
+    users.seed_demo_users(db)
+    deploy_process(db, "response")
+    app = create_app(Settings(database_url=db.url, secret_key="test-secret"), db=db)
+    app.testing = False  # errors go through the real handlers
+    yield Api(app.test_client(), db)
