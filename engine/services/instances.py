@@ -46,7 +46,8 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
     data = {**data, "business_key": business_key, "started_by": actor.username}
     if origin_key:
         data["origin_key"] = origin_key
-    data.setdefault("requester", actor.username) if process_key == "change" else None
+    if process_key == "change":
+        data.setdefault("requester", actor.username)
     runner = Runner.start(lv.spec, lv.subprocess_specs, data, make_decider(uow))
     inst = ProcessInstance(
         process_key=process_key, process_version_id=row.id, version=row.version, business_key=business_key,
@@ -192,8 +193,8 @@ def path(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, list[str]]:
         data = json.loads(ev.data_json)
         if ev.type in ("element.completed", "task.completed") and ev.element_id:
             completed.append(ev.element_id)
-            if data.get("flow") and ev.type == "element.completed":
-                flows.append(data["flow"])
+            if ev.type == "element.completed":
+                flows.extend(data.get("flows") or ([data["flow"]] if data.get("flow") else []))
             open_tasks.pop(data.get("task_id", ""), None)
         elif ev.type == "task.ready":
             open_tasks[data["task_id"]] = ev.element_id or ""

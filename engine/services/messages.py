@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
@@ -17,7 +17,7 @@ from engine.services import audit, deploy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
-RESERVED = ("business_key", "started_by", "origin_key", "requester")
+RESERVED = ("business_key", "started_by", "origin_key")
 THROW_KINDS = ("intermediateThrowEvent", "endEvent", "sendTask")
 
 
@@ -89,6 +89,9 @@ def route(uow: UnitOfWork, msg: Message) -> Routing:
         result.message_ids.extend(outcome.message_ids)
     if not result.delivered_to:
         data = {k: v for k, v in payload.items() if k not in RESERVED}
+        # Whoever asked for the sending record is the requester of what it starts (separation of duties).
+        if payload.get("requester") or payload.get("started_by"):
+            data["requester"] = payload.get("requester") or payload.get("started_by")
         for process_key in _starting_processes(uow, msg.name):
             actor = Actor(msg.sent_by, frozenset({"admin"}))
             origin = sender.business_key if sender else (keys[0] if keys else None)
@@ -151,7 +154,9 @@ def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | No
 def retry_unrouted(db: Database, limit: int = 100) -> int:
     """Worker sweep: tries again the messages nobody waited for. Returns how many got delivered now."""
     with unit_of_work(db) as uow:
-        stmt = select(Message.id).where(Message.status.in_(("pending", "unrouted"))).order_by(Message.id)
+        # Fewest attempts first: messages nobody will ever take cannot starve newer ones.
+        stmt = (select(Message.id).where(Message.status.in_(("pending", "unrouted")))
+                .order_by(Message.attempts, Message.id))
         ids = list(uow.session.execute(stmt.limit(limit)).scalars())
     delivered = 0
     for message_id in ids:
@@ -164,6 +169,11 @@ def retry_unrouted(db: Database, limit: int = 100) -> int:
                 uow.commit()
                 delivered += 1
                 deliver_pending(db, result.message_ids)
+                continue
+        with unit_of_work(db) as uow:  # count the attempt; the failed routing itself was rolled back
+            uow.session.execute(update(Message).where(Message.id == message_id)
+                                .values(attempts=Message.attempts + 1, status="unrouted"))
+            uow.commit()
     return delivered
 
 

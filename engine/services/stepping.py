@@ -78,8 +78,15 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         if done.task_id in by_task:
             by_task[done.task_id].data["flow"] = flow  # the caller's task.completed carries the form values
             continue
+        payload: dict[str, Any] = {"kind": kind, "flow": flow, "task_id": done.task_id}
+        if kind == "parallelGateway":
+            # A parallel join fires only when every incoming flow has arrived; the engine merges the branches'
+            # join tasks into one, so name them all here.
+            incoming = sorted(f.id for f in meta.flows.values() if f.target == done.element_id)
+            if len(incoming) > 1:
+                payload["flows"] = incoming
         trail.append(NewEvent("element.completed", actor, inst.id, done.element_id, el.name if el else None,
-                              {"kind": kind, "flow": flow, "task_id": done.task_id}))
+                              payload))
     for ev in log.decisions:
         trail.append(NewEvent("decision.evaluated", actor, inst.id, ev.get("element_id"),
                               _name(lv, ev.get("element_id")), ev))

@@ -19,6 +19,24 @@ from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 
+PREVIOUS_KEY = "itsmflow_previous_element"
+
+
+def previous_element(task: Any) -> str | None:
+    """The BPMN element a task came from, also after its real parent was compacted away."""
+    if PREVIOUS_KEY in task.internal_data:
+        return task.internal_data[PREVIOUS_KEY]
+    return _bpmn_ancestor(task)
+
+
+def _bpmn_ancestor(task: Any) -> str | None:
+    parent = task.parent
+    while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+        if PREVIOUS_KEY in parent.internal_data:
+            return parent.internal_data[PREVIOUS_KEY]
+        parent = parent.parent
+    return None if parent is None else parent.task_spec.bpmn_id
+
 
 def _path_to_root(task: Any) -> list[Any]:
     path = []
@@ -72,6 +90,11 @@ def compact(workflow: Any) -> int:
     chain = path[path.index(start) + 1 : -1]  # strictly between Start and the LCA
     if not chain:
         return 0
+    former_parent = path[-2]
+    # What the cut chain knew and later steps still ask for: a waiting task re-inherits its parent's data when
+    # it fires, and the path view needs the element it came from.
+    start.data = dict(former_parent.data)
+    lca.internal_data[PREVIOUS_KEY] = _bpmn_ancestor(lca)
     keep = set(_subtree_ids(lca, workflow.tasks))
     removed = [tid for tid in _subtree_ids(chain[0], workflow.tasks) if tid not in keep]
     for tid in removed:

@@ -17,7 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import depth, serializer
-from engine.spiff.compact import compact
+from engine.spiff.compact import compact, previous_element
 from engine.spiff.sandbox import SandboxEnvironment, ScriptRejected
 
 depth.lift_depth_limit()
@@ -100,10 +100,7 @@ class Waiting:
 
 
 def _previous_element(task: Any) -> str | None:
-    parent = task.parent
-    while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
-        parent = parent.parent
-    return None if parent is None else parent.task_spec.bpmn_id
+    return previous_element(task)
 
 
 class Runner:
@@ -214,8 +211,13 @@ class Runner:
         for task in self.workflow.event_manager.tasks.values():
             if not task.has_state(TaskState.WAITING):
                 continue
-            details = task.task_spec.event_definition.details(task)
-            result.append(Waiting(task.task_spec.bpmn_id, str(details.event_type), str(details.name), details.value))
+            definition = task.task_spec.event_definition
+            # An event-based gateway waits on several events at once: report each, so the host subscribes to
+            # its messages and wakes it for its timers.
+            for item in getattr(definition, "event_definitions", None) or [definition]:
+                details = item.details(task)
+                result.append(Waiting(task.task_spec.bpmn_id, str(details.event_type), str(details.name),
+                                      details.value))
         return result
 
     def has_errors(self) -> bool:
