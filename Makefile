@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export ITSMFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/itsmflow.db
 
-.PHONY: help setup run serve worker test lint bench clean
+.PHONY: help setup run serve worker test lint bench clean browser-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,8 +22,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
-setup: $(STAMP) node_modules/.installed ## create .venv, install Python and npm packages
+web/static/vendor/BUILD.json: node_modules/.installed $(wildcard web/assets/*)
+	npm run build
+
+setup: $(STAMP) node_modules/.installed web/static/vendor/BUILD.json ## create .venv, install Python and npm packages, bundle the diagram editors
 	@$(PY) -c "pass"
+
+browser-deps: ## install Debian's chromium for the browser tests when /usr/bin/chromium is missing
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 instance-ready: setup
 	.venv/bin/itsmflow db upgrade
@@ -36,7 +42,7 @@ run: setup ## set up, migrate SQLite under instance/, deploy processes/, seed de
 	@.venv/bin/itsmflow worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
 
-test: setup ## install everything and run lint, import contracts and the whole test suite
+test: setup browser-deps ## install everything and run lint, import contracts and the whole test suite
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	$(PY) -m pytest

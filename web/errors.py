@@ -47,11 +47,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         if not wants_json():
-            return exc
+            from web.ui.pages import error_page
+
+            return error_page(exc.code or 500, exc.description or exc.name or "error"), exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error_body(code, exc.description or exc.name or "error")), exc.code or 500
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("unexpected error")
+        if not wants_json():
+            from web.ui.pages import error_page
+
+            return error_page(500, "Something went wrong on our side. Nothing you entered was stored."), 500
         return jsonify(error_body("internal_error", "something went wrong on our side")), 500

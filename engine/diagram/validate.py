@@ -29,6 +29,9 @@ def check_process(pm: ProcessMeta, known_decisions: set[str], known_processes: s
                     add(el.id, f"candidate group {role!r} is not a role")
             seen: set[str] = set()
             for fld in el.form:
+                if fld.id in pm.elements or fld.id in pm.flows:
+                    # The engine's parser looks ids up across the whole file and then fails obscurely.
+                    add(el.id, f"form field {fld.id!r} has the same id as a diagram element; rename one of them")
                 for message in check_definition(fld):
                     add(el.id, message)
                 if fld.id in seen:

@@ -79,6 +79,13 @@ def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = N
                                 problems=[{"element_id": None, "message": "the root element is not bpmn:definitions"}])
     processes = read_processes(root, bundle.lanes)
     pm = _executable(processes, key)
+    if pm is not None and not bundle.lanes:
+        # An edited diagram uploaded without lanes.json keeps the lane mapping of the version it came from.
+        before = latest(uow, pm.id)
+        if before is not None:
+            inherited = {lane: role for lane, role in json.loads(before.meta_json)["lanes"].items() if role}
+            processes = read_processes(root, inherited)
+            pm = _executable(processes, key)
     if pm is None:
         message = (f"no process with id {key!r} in the file" if key
                    else "the file must hold exactly one executable process")
@@ -86,6 +93,8 @@ def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = N
 
     models = {}
     for dmn in bundle.dmn:
+        if dmn.tests is None:
+            dmn.tests = _stored_tests_in(uow, dmn)
         model, dmn_problems = decisions.check_dmn(dmn)
         problems.extend(dmn_problems)
         if model is not None:
@@ -169,6 +178,8 @@ def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None =
     """Deploys a DMN file on its own: a new version of each decision in it that changed."""
     if not actor.has("process_owner", "admin"):
         raise NotAllowed("only a process owner deploys decision tables")
+    if dmn.tests is None:
+        dmn.tests = _stored_tests(db, dmn)  # a new version must still pass the examples the table shipped with
     model, problems = decisions.check_dmn(dmn)
     if model is not None and key is not None and key not in model.decisions:
         problems.append({"element_id": key, "message": f"the file has no decision with id {key!r}"})
@@ -181,3 +192,19 @@ def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None =
         versions = {d: decisions.latest_version(uow, d) for d in model.decisions}
     return {"key": key, "versions": {d: v.version for d, v in versions.items() if v is not None},
             "version": versions[key].version if key and versions.get(key) else None}
+
+
+def _stored_tests(db: Database, dmn: DmnFile) -> str | None:
+    with unit_of_work(db) as uow:
+        return _stored_tests_in(uow, dmn)
+
+
+def _stored_tests_in(uow: UnitOfWork, dmn: DmnFile) -> str | None:
+    model, _ = decisions.check_dmn(DmnFile(dmn.name, dmn.xml))
+    if model is None:
+        return None
+    for decision_id in model.decisions:
+        row = decisions.latest_version(uow, decision_id)
+        if row is not None and row.tests_json not in ("", "[]"):
+            return row.tests_json
+    return None

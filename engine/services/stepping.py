@@ -184,7 +184,8 @@ def _sync_tasks(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: spec
         el = lv.meta.elements.get(rt.element_id)
         if tid in existing:
             row = existing[tid]
-            row.due_at = due_by_element.get(rt.element_id)
+            # A non-interrupting SLA timer that fired leaves the task open and late: it keeps its due time.
+            row.due_at = due_by_element.get(rt.element_id, row.due_at)
             row.priority = _priority(data)
             continue
         roles = list(el.roles) if el else []

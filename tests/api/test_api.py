@@ -8,7 +8,8 @@ from tests.api.conftest import Api
 from tests.bpmn_snippets import chain, script_task, user_task
 from tests.support import PROCESSES
 
-RECORD = {"summary": "Mail down", "service": "mail", "query_type": "incident", "impact": "high", "urgency": "low"}
+RECORD = {"summary": "Mail down", "service": "mail", "reporter": "ivan", "query_type": "incident", "impact": "high",
+          "urgency": "low"}
 
 
 def _error(resp, status: int, code: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -48,11 +49,11 @@ def test_raise_claim_and_complete_an_incident(api: Api) -> None:
     done = api.post(f"/tasks/{task['id']}/complete", "alice", json={"data": RECORD})
     assert done.status_code == 200
     assert done.json["instance"]["data"]["priority"] == "P3"
-    assert [t["element_id"] for t in done.json["next_tasks"]] == ["restore"]
+    assert [t["element_id"] for t in done.json["next_tasks"]] == ["restore_first_line"]
     _error(api.post(f"/tasks/{task['id']}/complete", "alice", json={"data": RECORD}), 409, "conflict")
     _error(api.get(f"/tasks/{task['id']}", "alice"), 404)
     path = api.get(f"/instances/{inst['id']}/path", "heidi").json
-    assert path["completed"][:3] == ["start", "record", "prioritise"] and path["active"] == ["restore"]
+    assert path["completed"][:3] == ["start", "record", "prioritise"] and path["active"] == ["restore_first_line"]
     events = api.get(f"/instances/{inst['business_key']}/audit", "heidi").json["events"]
     decision = [e for e in events if e["type"] == "decision.evaluated"][0]
     assert decision["data"]["evaluation"]["matched"] == ["priority_r3"]

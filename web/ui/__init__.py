@@ -1,4 +1,5 @@
-"""Server-rendered pages for staff, process owners and auditors."""
+"""Server-rendered pages for staff, process owners and auditors: one module per kind of screen, all on the
+`ui` blueprint (web/ui/common.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,6 @@ from flask import Flask
 
 
 def register_ui(app: Flask) -> None:
-    from web.ui.pages import ui
+    from web.ui import auditors, dashboard, owners, pages, records, staff  # noqa: F401 - they add the routes
 
-    app.register_blueprint(ui)
+    app.register_blueprint(pages.ui)

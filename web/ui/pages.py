@@ -1,46 +1,61 @@
-"""Sign-in and the shell of the front end."""
+"""Sign-in, sign-out, the landing page and the error page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 
 from engine.errors import Unauthenticated
 from engine.services import users
-from web.auth import current_actor, db
+from engine.services.actors import Actor
+from web.auth import db
+from web.ui.common import actor_or_none, safe_next, ui
 
-ui = Blueprint("ui", __name__, template_folder="../templates")
+__all__ = ["ui", "error_page"]
 
 
 def error_page(status: int, message: str) -> str:
     return render_template("error.html", status=status, message=message)
 
 
+def landing(actor: Actor) -> str:
+    """Where a person starts: their inbox, unless their job is modelling or auditing."""
+    work = actor.roles - {"requester", "process_owner", "auditor"}
+    if not work and actor.has("process_owner"):
+        return url_for("ui.processes")
+    if not work and actor.has("auditor"):
+        return url_for("ui.trail")
+    return url_for("ui.inbox")
+
+
 @ui.get("/")
 def home():  # type: ignore[no-untyped-def]
-    actor = current_actor(required=False)
+    actor = actor_or_none()
     if actor is None:
         return redirect(url_for("ui.login"))
-    return render_template("home.html", actor=actor)
+    return redirect(landing(actor))
 
 
 @ui.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     error = None
+    next_url = request.values.get("next", "")
+    if request.method == "GET" and actor_or_none() is not None:
+        return redirect(safe_next(next_url, url_for("ui.home")))
     if request.method == "POST":
         try:
             actor = users.authenticate(db(), request.form.get("username", ""), request.form.get("password", ""))
         except Unauthenticated as exc:
             error = exc.message
         else:
-            session.clear()
+            session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
             session["username"] = actor.username
             session.permanent = True
-            return redirect(url_for("ui.home"))
-    return render_template("login.html", error=error, username=request.form.get("username", "")), (
-        401 if error else 200)
+            return redirect(safe_next(next_url, landing(actor)))
+    return render_template("login.html", error=error, username=request.form.get("username", ""),
+                           next=safe_next(next_url, "")), (401 if error else 200)
 
 
 @ui.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     session.clear()
-    return redirect(url_for("ui.login"))
+    return redirect(url_for("ui.login", signed_out=1))

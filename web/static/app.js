@@ -1,0 +1,61 @@
+// itsmflow: small keyboard and form helpers for every page. The pages work without it.
+(function () {
+  'use strict';
+
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  // "/" jumps to the record search; Ctrl+Enter (Cmd+Enter) submits the form being filled in.
+  document.addEventListener('keydown', function (event) {
+    if (event.key === '/' && !typing(document.activeElement) && !event.ctrlKey && !event.metaKey) {
+      var search = document.getElementById('global-q');
+      if (search) {
+        event.preventDefault();
+        search.focus();
+      }
+    }
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      var form = document.activeElement && document.activeElement.form;
+      if (form && form.method === 'post') {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    }
+  });
+
+  // Task and start forms: say so before a page with unsent edits is left, and never send a form twice.
+  document.querySelectorAll('form#task-form, form#start-form').forEach(function (form) {
+    var dirty = false;
+    var sending = false;
+    form.addEventListener('input', function () { dirty = true; });
+    form.addEventListener('change', function () { dirty = true; });
+    form.addEventListener('submit', function (event) {
+      if (sending) {
+        event.preventDefault();
+        return;
+      }
+      sending = true;
+      form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.setAttribute('aria-busy', 'true'); });
+    });
+    window.addEventListener('beforeunload', function (event) {
+      if (dirty && !sending) {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    });
+  });
+
+  // After a validation error, the summary's links move focus to the field, not just scroll to it.
+  document.querySelectorAll('.error-summary a[href^="#f-"]').forEach(function (link) {
+    link.addEventListener('click', function (event) {
+      var target = document.getElementById(link.getAttribute('href').slice(1));
+      if (target) {
+        event.preventDefault();
+        var control = target.matches('fieldset') ? target.querySelector('input') : target;
+        control.focus();
+        control.scrollIntoView({ block: 'center' });
+      }
+    });
+  });
+})();

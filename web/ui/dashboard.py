@@ -1,0 +1,42 @@
+"""The dashboard: the service-desk measures over a chosen period, with small server-drawn charts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import render_template, request
+
+from engine import clock
+from engine.db.database import unit_of_work
+from engine.services import reports
+from web.auth import db
+from web.ui import charts
+from web.ui.common import arg_date, page, signed_in, ui
+
+QUICK = (7, 30, 90)
+
+
+@ui.get("/dashboard")
+@page(*reports.DASHBOARD_ROLES)
+def dashboard():  # type: ignore[no-untyped-def]
+    days = request.args.get("days", "")
+    start, end = arg_date("from"), arg_date("to")
+    if days.isdigit() and not (start or end):
+        end = clock.now().date()
+        start = end - timedelta(days=int(days) - 1)
+    period = reports.Period.of(start, end)
+    with unit_of_work(db()) as uow:
+        board = reports.dashboard(uow, signed_in(), period)
+    last_day = (period.end - timedelta(days=1)).date()
+    charts_svg = {
+        "priority": charts.bars(board.open_by_priority, "Open records by priority", empty="No open records"),
+        "opened": charts.columns(board.opened_per_day, "Records opened per day"),
+        "closed": charts.columns(board.closed_per_day, "Records closed per day"),
+        "class": charts.bars(board.changes_by_class, "Changes by class", empty="No changes in this period"),
+        "approver": charts.bars(board.changes_by_approver, "Changes by approver",
+                                empty="No changes in this period"),
+        "escalations": charts.bars(board.escalations_by_element, "SLA escalations by timer",
+                                   empty="No escalations in this period"),
+    }
+    return render_template("dashboard.html", board=board, charts=charts_svg, start=period.start.date(),
+                           end=last_day, quick=QUICK)

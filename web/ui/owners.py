@@ -1,0 +1,127 @@
+"""Process owners: the catalogue of processes and tables, the bpmn-js modeller and dmn-js editor (both deploy
+through the JSON API with the session's CSRF token), upload from a desktop modeller, and version diffs."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest, DeploymentRefused
+from engine.services import decisions, deploy, diffs, reports
+from engine.services.decisions import DmnFile
+from engine.services.deploy import Bundle
+from web.auth import db
+from web.ui.common import OWNER_ROLES, arg_int, page, signed_in, ui
+
+
+@ui.get("/processes")
+@page(*reports.CATALOGUE_ROLES)
+def processes():  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        cat = reports.catalogue(uow, signed_in())
+    return render_template("processes.html", **cat)
+
+
+@ui.get("/processes/<key>/diff")
+@page(*diffs.READ_ROLES)
+def process_diff(key: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        versions = deploy.list_versions(uow, key)
+        latest = versions[-1]["version"]
+        target = arg_int("target") or latest
+        base = arg_int("base")
+        base = target - 1 if base is None else base
+        diff = diffs.versions(uow, signed_in(), key, base, target)
+    return render_template("diff.html", diff=diff, key=key, versions=versions, base=base, target=target)
+
+
+@ui.get("/processes/<key>/modeller")
+@page(*OWNER_ROLES)
+def modeller(key: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        versions = deploy.list_versions(uow, key)
+        lanes = diffs.lane_mapping(uow, key)
+    latest = versions[-1]["version"]
+    version = arg_int("version") or latest
+    if version not in {v["version"] for v in versions}:
+        raise BadRequest(f"process {key} has no version {version}")
+    return render_template("modeller.html", key=key, version=version, latest=latest, versions=versions,
+                           lanes=lanes)
+
+
+@ui.post("/processes/<key>/preview")
+@page(*OWNER_ROLES)
+def preview_diff(key: str):  # type: ignore[no-untyped-def]
+    """The edited diagram (multipart `bpmn`) against the latest deployed version: JSON plus its HTML."""
+    upload = request.files.get("bpmn")
+    if upload is None:
+        raise BadRequest("send the edited diagram as the multipart field 'bpmn'")
+    with unit_of_work(db()) as uow:
+        diff = diffs.draft(uow, signed_in(), key, upload.read())
+    return jsonify({**diff.to_dict(), "html": render_template("_diff_lists.html", diff=diff)})
+
+
+def _bundle() -> Bundle:
+    upload = request.files.get("bpmn")
+    if upload is None or not upload.filename:
+        raise BadRequest("choose a .bpmn file", fields={"bpmn": "choose a .bpmn file"})
+    tests = {f.filename: f.read().decode("utf-8", "replace") for f in request.files.getlist("tests") if f.filename}
+    dmn = []
+    for f in request.files.getlist("dmn"):
+        if f.filename:
+            stem = f.filename.rsplit(".", 1)[0]
+            dmn.append(DmnFile(f.filename, f.read(), tests.get(f"{stem}.tests.json")))
+    lanes_text = request.form.get("lanes", "").strip()
+    try:
+        lanes = json.loads(lanes_text) if lanes_text else {}
+    except ValueError:
+        raise BadRequest("lanes must be a JSON object", fields={"lanes": "must be a JSON object"}) from None
+    if not isinstance(lanes, dict):
+        raise BadRequest("lanes must be a JSON object", fields={"lanes": "must be a JSON object"})
+    return Bundle(upload.read(), upload.filename, dmn, {str(k): str(v) for k, v in lanes.items()})
+
+
+@ui.route("/processes/upload", methods=["GET", "POST"])
+@page(*OWNER_ROLES)
+def upload():  # type: ignore[no-untyped-def]
+    problems: list[dict[str, object]] = []
+    errors: dict[str, str] = {}
+    message = None
+    if request.method == "POST":
+        try:
+            result = deploy.deploy(db(), _bundle(), signed_in())
+        except DeploymentRefused as exc:
+            problems, message = exc.details.get("problems", []), exc.message
+        except BadRequest as exc:
+            errors, message = exc.details.get("fields", {}), exc.message
+        else:
+            if result.unchanged:
+                flash(f"{result.key}: the file is the same as version {result.version}; nothing deployed.", "ok")
+            else:
+                flash(f"Deployed {result.key} version {result.version}.", "ok")
+            return redirect(url_for("ui.processes") + f"#process-{result.key}")
+    status = 422 if (problems or errors) else 200
+    return render_template("upload.html", problems=problems, errors=errors, message=message,
+                           lanes=request.form.get("lanes", "")), status
+
+
+@ui.get("/decisions/<key>/editor")
+@page(*OWNER_ROLES)
+def dmn_editor(key: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        versions = decisions.list_versions(uow, key)
+    latest = versions[-1]["version"]
+    version = arg_int("version") or latest
+    if version not in {v["version"] for v in versions}:
+        raise BadRequest(f"decision {key} has no version {version}")
+    return render_template("dmn.html", key=key, version=version, latest=latest, versions=versions)
+
+
+@ui.get("/decisions/<key>/versions/<int:version>/tests.json")
+@page(*reports.CATALOGUE_ROLES)
+def decision_tests(key: str, version: int):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        text = reports.decision_tests(uow, signed_in(), key, version)
+    return Response(text, mimetype="application/json")

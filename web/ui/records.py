@@ -1,0 +1,50 @@
+"""Records: search by business key and text, and the record page (data, open tasks, the diagram with the path
+taken, the timeline of its audit events)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest
+from engine.services import instances, reports
+from web.auth import db
+from web.ui.common import arg_date, arg_int, page, signed_in, ui
+
+
+@ui.get("/records")
+@page()
+def records():  # type: ignore[no-untyped-def]
+    actor = signed_in()
+    f = reports.InstanceFilter(
+        q=request.args.get("q", ""), process=request.args.get("process", ""),
+        status=request.args.get("status", ""), start=arg_date("from"), end=arg_date("to"),
+        started_by=request.args.get("started_by", ""))
+    with unit_of_work(db()) as uow:
+        exact = reports.exact_key(uow, actor, f.q) if f.q and not arg_int("cursor") else None
+        if exact:
+            return redirect(url_for("ui.record", ref=exact))
+        rows, next_cursor = reports.search_instances(uow, actor, f, 50, arg_int("cursor"))
+        processes = reports.process_keys(uow)
+    return render_template("records.html", rows=rows, f=f, next_cursor=next_cursor, statuses=reports.STATUSES,
+                           processes=processes)
+
+
+@ui.get("/records/<ref>")
+@page()
+def record(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        ctx = reports.record_page(uow, signed_in(), ref)
+    return render_template("record.html", **ctx)
+
+
+@ui.post("/records/<ref>/cancel")
+@page(*reports.CANCEL_ROLES)
+def cancel_record(ref: str):  # type: ignore[no-untyped-def]
+    try:
+        inst = instances.cancel(db(), signed_in(), ref, request.form.get("reason", ""))
+    except BadRequest as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ui.record", ref=ref))
+    flash(f"{inst.business_key} cancelled.", "ok")
+    return redirect(url_for("ui.record", ref=inst.business_key))

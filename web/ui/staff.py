@@ -1,0 +1,127 @@
+"""Staff pages: the inbox, claiming, the task form, and raising new records."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from engine.db.database import unit_of_work
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.services import reports, tasks
+from web.auth import db
+from web.ui import forms
+from web.ui.common import page, safe_next, signed_in, ui
+
+
+@ui.get("/inbox")
+@page()
+def inbox():  # type: ignore[no-untyped-def]
+    actor = signed_in()
+    tab = request.args.get("tab", "available")
+    with unit_of_work(db()) as uow:
+        box = reports.inbox(uow, actor, tab, request.args.get("q"), request.args.get("process"))
+        kinds = reports.start_options(uow)
+    return render_template("inbox.html", box=box, kinds=kinds)
+
+
+def _back(task_id: str) -> str:
+    return safe_next(request.form.get("next"), url_for("ui.task", task_id=task_id))
+
+
+@ui.post("/tasks/<task_id>/claim")
+@page()
+def claim(task_id: str):  # type: ignore[no-untyped-def]
+    try:
+        task = tasks.claim(db(), signed_in(), task_id)
+    except (Conflict, NotFound) as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ui.inbox"))
+    flash(f"You hold “{task['name']}” on {task['business_key']}.", "ok")
+    return redirect(_back(task_id))
+
+
+@ui.post("/tasks/<task_id>/unclaim")
+@page()
+def unclaim(task_id: str):  # type: ignore[no-untyped-def]
+    try:
+        task = tasks.unclaim(db(), signed_in(), task_id)
+    except (Conflict, NotFound) as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ui.inbox"))
+    flash(f"“{task['name']}” on {task['business_key']} is back in the queue.", "ok")
+    return redirect(safe_next(request.form.get("next"), url_for("ui.inbox", tab="available")))
+
+
+def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+               status: int = 200):  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        ctx = reports.task_page(uow, signed_in(), task_id)
+    fields = ctx["task"]["form"]
+    shown = forms.initial_values(fields, ctx["task"]["data"])
+    if values is not None:  # after a refused post: exactly what was sent (read-only fields are never sent)
+        shown.update(values)
+    return render_template("task.html", **ctx, fields=forms.prepare(fields, shown, errors or {}),
+                           errors=errors or {}), status
+
+
+@ui.get("/tasks/<task_id>")
+@page()
+def task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_page(task_id)
+
+
+@ui.post("/tasks/<task_id>")
+@page()
+def complete_task(task_id: str):  # type: ignore[no-untyped-def]
+    values = forms.posted(request.form)
+    try:
+        result = tasks.complete(db(), signed_in(), task_id, values)
+    except ValidationFailed as exc:
+        return _task_page(task_id, values, exc.details.get("fields", {}), 422)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ui.inbox"))
+    inst = result["instance"]
+    flash(f"Done: {inst['business_key']} is {inst['status']}.", "ok")
+    actor = signed_in()
+    for nxt in result["next_tasks"]:
+        if nxt["assignee"] == actor.username or (nxt["assignee"] is None and set(nxt["roles"]) & actor.roles):
+            return redirect(url_for("ui.task", task_id=nxt["id"]))
+    return redirect(url_for("ui.inbox"))
+
+
+@ui.get("/new")
+@page()
+def new():  # type: ignore[no-untyped-def]
+    with unit_of_work(db()) as uow:
+        kinds = reports.start_options(uow)
+    return render_template("new.html", kinds=kinds, forms=forms.START_FORMS)
+
+
+@ui.route("/new/<kind>", methods=["GET", "POST"])
+@page()
+def raise_record(kind: str):  # type: ignore[no-untyped-def]
+    if kind not in forms.START_FORMS:
+        abort(404)
+    actor = signed_in()
+    with unit_of_work(db()) as uow:
+        process = reports.start_options(uow).get(kind)
+    spec = forms.START_FORMS[kind]
+    fields = forms.start_fields(kind)
+    values = forms.initial_values(fields, {})
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and process:
+        values = forms.posted(request.form)
+        data, errors = forms.validate_start(kind, values)
+        if not errors:
+            if kind != "change":
+                data.setdefault("reporter", actor.username)
+            started = reports.start_record(db(), actor, kind, data)
+            flash(f"{started.business_key} raised ({started.process} v{started.version}).", "ok")
+            if started.next_task:
+                return redirect(url_for("ui.task", task_id=started.next_task))
+            return redirect(url_for("ui.record", ref=started.business_key))
+        status = 422
+    return render_template("raise.html", kind=kind, spec=spec, process=process,
+                           fields=forms.prepare(fields, values, errors), errors=errors), (
+        status if process else 404)
