@@ -99,7 +99,7 @@ def test_dashboard_page(client: FlaskClient, ui_db: Database) -> None:
     seed_history(ui_db)
     sign_in(client, "carol")
     html = client.get("/dashboard").get_data(as_text=True)
-    assert '<span class="tile-value" id="m-overdue">1</span>' in html
+    assert '<span class="tile-value" id="m-overdue">2</span>' in html
     assert '<span class="tile-value" id="m-escalations">1</span>' in html
     assert html.count('<svg class="chart') >= 4
     assert "No changes in this period" in html
