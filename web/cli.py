@@ -167,13 +167,116 @@ def audit_group() -> None:
     """The audit trail."""
 
 
+def _when(value: str | None, end: bool = False, name: str = "from"):  # type: ignore[no-untyped-def]
+    from engine.services.audit_bundle import parse_when
+
+    try:
+        return parse_when(value, end=end, name=name)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{name}") from None
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
+@click.option("--checkpoints", "checkpoints", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the checkpoint file kept outside the database, checked strictly (it must be this database's)")
+def audit_verify(checkpoints: Path | None) -> None:
     """Check the hash chain; exit 1 and name the first bad event when it is broken."""
     with unit_of_work(_db()) as uow:
-        result = audit.verify(uow)
+        if checkpoints is not None:
+            result = audit.verify(uow, checkpoints, strict=True)
+        else:
+            result = audit.verify(uow, audit.checkpoint_file(), strict=False)
     click.echo(json.dumps(result.to_dict()))
     sys.exit(0 if result.ok else 1)
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Record the chain's head now, in the database and in the checkpoint file (e.g. daily from cron)."""
+    with unit_of_work(_db()) as uow:
+        written = audit.write_checkpoint(uow)
+        uow.commit()
+    click.echo(json.dumps({"checkpoint": written, "file": str(audit.checkpoint_file() or "")}))
+
+
+@audit_group.command("export")
+@click.option("--from", "start", help="first day (YYYY-MM-DD) or ISO time; default: the beginning")
+@click.option("--to", "end", help="last day (inclusive) or ISO time (exclusive); default: now")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of stdout")
+def audit_export(start: str | None, end: str | None, output: Path | None) -> None:
+    """Export the trail as a JSON Lines bundle that `audit verify-bundle` checks without the database."""
+    from engine.services import audit_bundle
+
+    since, until = _when(start), _when(end, end=True, name="to")
+    with unit_of_work(_db()) as uow:
+        if output is None:
+            for line in audit_bundle.export_lines(uow, since, until):
+                click.echo(line)
+            return
+        count = 0
+        with output.open("w", encoding="utf-8", newline="\n") as fh:
+            for line in audit_bundle.export_lines(uow, since, until):
+                fh.write(line + "\n")
+                count += 1
+    click.echo(f"wrote {max(count - 2, 0)} event(s) to {output}", err=True)
+
+
+@audit_group.command("verify-bundle")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--checkpoints", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also compare with the checkpoint file kept outside the database")
+def audit_verify_bundle(file: Path, checkpoints: Path | None) -> None:
+    """Check an exported bundle offline; exit 1 naming the first bad event."""
+    from engine.services import audit_bundle
+
+    entries = audit.read_checkpoint_file(checkpoints) if checkpoints else None
+    result = audit_bundle.verify_bundle(file, entries)
+    click.echo(json.dumps(result.to_dict()))
+    if not result.ok:
+        where = f" at seq {result.first_bad_seq}" if result.first_bad_seq is not None else ""
+        click.echo(f"bundle does NOT verify{where}: {result.reason}", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@audit_group.command("conformance")
+@click.option("--process", help="only instances of this process key")
+@click.option("--from", "start", help="first day (YYYY-MM-DD) or ISO time")
+@click.option("--to", "end", help="last day (inclusive) or ISO time (exclusive)")
+@click.option("--json", "as_json", is_flag=True)
+def audit_conformance(process: str | None, start: str | None, end: str | None, as_json: bool) -> None:
+    """Replay every trail against its diagram version; exit 1 when there are deviations."""
+    from engine.services import conformance
+
+    since, until = _when(start), _when(end, end=True, name="to")
+    with unit_of_work(_db()) as uow:
+        found = conformance.report(uow, process, since, until)
+    if as_json:
+        click.echo(json.dumps({"ok": not found, "deviations": [d.to_dict() for d in found],
+                               "summary": conformance.summary(found)}, indent=2))
+    else:
+        click.echo(conformance.table(found))
+    sys.exit(1 if found else 0)
+
+
+@main.command("archive")
+@click.option("--before", required=True, help="archive instances that finished before this day or ISO time")
+@click.option("--limit", type=int, default=None, help="at most this many")
+@click.option("--json", "as_json", is_flag=True)
+def archive_cmd(before: str, limit: int | None, as_json: bool) -> None:
+    """Drop the engine state of completed and cancelled instances; their data and audit trail stay."""
+    from engine.services import archive
+
+    cut = _when(before, name="before")
+    if cut is None:
+        raise click.BadParameter("a day or an ISO time is required", param_hint="--before")
+    try:
+        result = archive.archive(_db(), Actor("cli", frozenset({"admin"})), cut, limit)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        click.echo(f"archived {len(result.archived)} instance(s), {result.bytes_freed} bytes of engine state")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no write lock (WAL lets them run beside a writer); writers queue for it up front.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE")
+
+
+READONLY = "itsmflow_readonly"
 
 
 class Database:
@@ -51,10 +55,12 @@ class Database:
 class UnitOfWork:
     """One transaction. Leaving the block without commit() rolls back."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, readonly: bool = False) -> None:
         self.db = db
         self.session: Session = db.sessions()
         self._committed = False
+        if readonly:
+            self.session.connection(execution_options={READONLY: True})
 
     @property
     def is_postgres(self) -> bool:
@@ -69,8 +75,9 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(db: Database) -> Iterator[UnitOfWork]:
-    uow = UnitOfWork(db)
+def unit_of_work(db: Database, readonly: bool = False) -> Iterator[UnitOfWork]:
+    """readonly: a read-only transaction (on SQLite it does not queue behind writers)."""
+    uow = UnitOfWork(db, readonly)
     try:
         yield uow
     finally:

@@ -14,21 +14,21 @@ from web.auth import current_actor, db, login_required
 @api.get("/processes")
 @login_required
 def list_processes():  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         return jsonify(deploy.list_latest(uow))
 
 
 @api.get("/processes/<key>/versions")
 @login_required
 def process_versions(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         return jsonify(deploy.list_versions(uow, key))
 
 
 @api.get("/processes/<key>/versions/<int:version>/bpmn")
 @login_required
 def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         row = deploy.get_version(uow, key, version)
         return Response(row.bpmn_xml, mimetype="application/xml")
 
@@ -66,14 +66,14 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
 @api.get("/decisions/<key>/versions")
 @login_required
 def decision_versions(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         return jsonify(decisions.list_versions(uow, key))
 
 
 @api.get("/decisions/<key>/versions/<int:version>/dmn")
 @login_required
 def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         return Response(decisions.get_version(uow, key, version).dmn_xml, mimetype="application/xml")
 
 

@@ -28,7 +28,7 @@ def start_instance():  # type: ignore[no-untyped-def]
 @login_required
 def list_instances():  # type: ignore[no-untyped-def]
     cursor = request.args.get("cursor")
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         rows, next_cursor = instances.list_instances(
             uow, current_actor(), request.args.get("process"), request.args.get("status"),  # type: ignore[arg-type]
             request.args.get("q"), int_arg("limit", 50), int(cursor) if cursor and cursor.isdigit() else None)
@@ -39,7 +39,7 @@ def list_instances():  # type: ignore[no-untyped-def]
 @api.get("/instances/<ref>")
 @login_required
 def get_instance(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
         return jsonify({**instances.view(uow, inst), "related": instances.related(uow, inst)})
 
@@ -47,7 +47,7 @@ def get_instance(ref: str):  # type: ignore[no-untyped-def]
 @api.get("/instances/<ref>/path")
 @login_required
 def instance_path(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
         return jsonify(instances.path(uow, inst))
 
@@ -55,7 +55,7 @@ def instance_path(ref: str):  # type: ignore[no-untyped-def]
 @api.get("/instances/<ref>/audit")
 @login_required
 def instance_audit(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
         return jsonify({"events": [audit.event_view(e) for e in audit.instance_events(uow, inst.id)]})
 

@@ -12,7 +12,7 @@ from web.auth import current_actor, db, login_required
 @api.get("/tasks")
 @login_required
 def list_tasks():  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         rows = tasks.list_tasks(uow, current_actor(), request.args.get("scope", "available"),  # type: ignore[arg-type]
                                 request.args.get("process"), int_arg("limit", 50), request.args.get("q"))
         return jsonify({"tasks": [tasks.task_summary(t) for t in rows]})
@@ -21,7 +21,7 @@ def list_tasks():  # type: ignore[no-untyped-def]
 @api.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         return jsonify(tasks.get(uow, current_actor(), task_id))  # type: ignore[arg-type]
 
 

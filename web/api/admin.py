@@ -1,0 +1,39 @@
+"""Administrative acts (admin role, a reason each): edit a record's data, reassign a task."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from engine.db.database import unit_of_work
+from engine.services import admin, instances
+from web.api import api
+from web.api.helpers import json_body
+from web.api.openapi import PATHS, _json, _op
+from web.auth import current_actor, db, roles_required
+
+PATHS.update({
+    "/instances/{id}/data": {"post": _op(
+        "Edit a running record's data (admin; a reason is required; audited as admin.data_edited)", "admin", 200,
+        _json({"data": {"type": "object"}, "reason": {"type": "string"}}, ["data", "reason"]), (400, 401, 403, 404))},
+    "/tasks/{id}/reassign": {"post": _op(
+        "Give an open task to another user (admin; a reason is required; audited as admin.task_reassigned)",
+        "admin", 200, _json({"username": {"type": "string"}, "reason": {"type": "string"}}, ["username", "reason"]),
+        (400, 401, 403, 404, 409))},
+})
+
+
+@api.post("/instances/<ref>/data")
+@roles_required("admin")
+def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    inst = admin.edit_data(db(), current_actor(), ref, body.get("data"), body.get("reason"))  # type: ignore[arg-type]
+    with unit_of_work(db()) as uow:
+        return jsonify(instances.view(uow, uow.session.merge(inst)))
+
+
+@api.post("/tasks/<task_id>/reassign")
+@roles_required("admin")
+def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    return jsonify(admin.reassign_task(db(), current_actor(), task_id, body.get("username"),  # type: ignore[arg-type]
+                                       body.get("reason")))
