@@ -64,6 +64,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
                                    red=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Audit checkpoints of the test databases go to a temporary file, not the install's instance/ folder."""
+    path = tmp_path_factory.mktemp("audit") / "checkpoints.log"
+    previous = os.environ.get("ITSMFLOW_AUDIT_CHECKPOINT_FILE")
+    os.environ["ITSMFLOW_AUDIT_CHECKPOINT_FILE"] = str(path)
+    yield
+    if previous is None:
+        os.environ.pop("ITSMFLOW_AUDIT_CHECKPOINT_FILE", None)
+    else:
+        os.environ["ITSMFLOW_AUDIT_CHECKPOINT_FILE"] = previous
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

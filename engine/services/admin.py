@@ -14,7 +14,7 @@ from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 from engine.services.tasks import task_summary
 from engine.spiff import runtime as spiff_runtime
-from engine.spiff.runtime import Runner, json_safe
+from engine.spiff.runtime import json_safe
 
 # The identity of a record is not data an administrator may rewrite.
 PROTECTED_KEYS = ("business_key", "started_by", "origin_key")
@@ -61,12 +61,6 @@ def _secret_fields(lv: specs.LoadedVersion) -> set[str]:
     return {f.id for el in lv.meta.elements.values() for f in el.form if f.secret}
 
 
-def _live_tasks(runner: Runner) -> list[Any]:
-    """The tasks whose data the next step starts from: the READY and WAITING ones."""
-    states = spiff_runtime.TaskState
-    return list(runner.workflow.get_tasks(state=states.READY | states.WAITING))
-
-
 def edit_data(db: Database, actor: Actor, ref: str | int, changes: dict[str, Any], reason: str) -> ProcessInstance:
     """Sets keys of a live record's data, in the engine's state (the tasks the process continues from) and in
     the stored copy; the audit event holds the old and new value of every key that changed."""
@@ -96,11 +90,8 @@ def _edit_in(uow: UnitOfWork, inst: ProcessInstance, actor: Actor, changes: dict
     changed = {k: v for k, v in changes.items() if k not in before or before[k] != v}
     if not changed:
         raise BadRequest("the data already holds these values")
-    tasks = _live_tasks(runner)
-    if not tasks:
+    if not runner.update_data(changed):
         raise Conflict("the engine has no open task to carry the data")
-    for task in tasks:
-        task.data = {**task.data, **changed}  # reassign: task data dicts are shared between siblings
     secret = _secret_fields(lv)
     shown = {k: {"old": SECRET_MASK if k in secret else before.get(k),
                  "new": SECRET_MASK if k in secret else v, "added": k not in before}

@@ -134,6 +134,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
 
 def _write_instance(uow: UnitOfWork, inst: ProcessInstance, seen_revision: int | None) -> None:
     key = inst.business_key  # read before the flush: a failed flush expires the object
+    if seen_revision is not None and not uow.session.is_modified(inst):
+        return  # a step that changed nothing (a retry failing the same way) writes no new revision
     try:
         uow.session.flush()
     except StaleDataError:

@@ -12,7 +12,9 @@ from engine import clock
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ApiToken, Role, User, UserRole
 from engine.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from engine.services import audit
 from engine.services.actors import Actor
+from engine.services.audit import NewEvent
 
 DEMO_USERS = {
     "alice": ["service_desk"], "bob": ["resolver"], "carol": ["change_manager"], "dave": ["cab"],
@@ -43,7 +45,8 @@ def _roles_of(session, user_id: int) -> frozenset[str]:  # type: ignore[no-untyp
     return frozenset(session.execute(stmt).scalars())
 
 
-def add_user(db: Database, username: str, password: str, roles: list[str], display_name: str = "") -> Actor:
+def add_user(db: Database, username: str, password: str, roles: list[str], display_name: str = "",
+             created_by: str = "cli") -> Actor:
     with unit_of_work(db) as uow:
         session = uow.session
         known = set(session.execute(select(Role.name)).scalars())
@@ -58,6 +61,8 @@ def add_user(db: Database, username: str, password: str, roles: list[str], displ
         session.flush()
         for role in sorted(set(roles) | {"requester"}):
             session.add(UserRole(user_id=user.id, role=role))
+        audit.append(uow, [NewEvent("user.created", created_by, data={
+            "username": username, "roles": sorted(set(roles) | {"requester"})})])
         uow.commit()
         return Actor(username, frozenset(roles) | {"requester"})
 
@@ -101,6 +106,8 @@ def create_token(db: Database, username: str) -> str:
         if user is None:
             raise NotFound(f"no user {username}")
         uow.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=clock.now()))
+        # The token itself is never recorded; that one was made, for whom, is.
+        audit.append(uow, [NewEvent("token.created", username, data={"username": username})])
         uow.commit()
     return token
 

@@ -128,6 +128,10 @@ class RawRun:
         self._steps()
 
     def fire(self) -> None:
+        # As the host's worker does (Runner.fire_timers): refresh, step, and refresh once more at the same moment
+        # so a cycle timer's last repetition finishes its event.
+        self.wf.refresh_timers()
+        self._steps()
         self.wf.refresh_timers()
         self._steps()
 

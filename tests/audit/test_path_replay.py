@@ -49,13 +49,6 @@ def _timer_process(interrupting: bool, timer: str = "timeDuration", expression: 
         '<bpmn:sequenceFlow id="e2" sourceRef="escalate" targetRef="escalated"/>'))
 
 
-# A known gap of the trail-computed path, found by these comparisons (an engine change is requested, see
-# docs/audit.md). The marker is strict: once fixed, the test passes and the marker must go. (The same comparisons
-# found the flows lost after compaction and the parallel join's missing incoming flows; both are fixed.)
-CYCLE_GAP = pytest.mark.xfail(strict=True, reason=(
-    "after a cycle timer's last repetition the host sets next_wakeup_at to None, so the boundary event never "
-    "completes (SpiffWorkflow completes it at the next refresh_timers)"))
-
 INTERMEDIATE_TIMER = (
     f'{HEAD}<bpmn:process id="it" isExecutable="true"><bpmn:startEvent id="start"/>'
     '<bpmn:scriptTask id="prepare"><bpmn:script>ready = True</bpmn:script></bpmn:scriptTask>'
@@ -147,7 +140,6 @@ def test_cycle_timer_escalates_twice(db: Database) -> None:
     assert path["flows"].count("e1") == 2
 
 
-@CYCLE_GAP
 def test_cycle_timer_after_its_last_repetition(db: Database) -> None:
     xml = _timer_process(interrupting=False, timer="timeCycle", expression="R2/PT10M")
     deploy_xml(db, xml)
