@@ -11,6 +11,7 @@ from engine.db.database import Database, unit_of_work
 from engine.diagram.metadata import read_processes
 from engine.diagram.xmlsafe import parse_xml
 from engine.errors import BadRequest, NotAllowed
+from engine.services import dashboard as measures
 from engine.services import diffs, instances, reports
 from tests.conftest import ALICE, BOB, CAROL, GRACE, HEIDI, IVAN
 from tests.support import deploy_xml
@@ -33,25 +34,25 @@ def test_sla_state(due: datetime | None, created: datetime, state: str) -> None:
 
 
 def test_durations_median_and_p90() -> None:
-    d = reports.Durations.of([timedelta(minutes=m) for m in (10, 1, 5, 7, 3, 2, 9, 4, 8, 6)])
+    d = measures.Durations.of([timedelta(minutes=m) for m in (10, 1, 5, 7, 3, 2, 9, 4, 8, 6)])
     assert d.n == 10 and d.median == timedelta(minutes=5, seconds=30) and d.p90 == timedelta(minutes=9)
-    assert reports.Durations.of([]).median is None
-    assert reports.Ratio(1, 3).percent == 33.3 and reports.Ratio(0, 0).percent is None
+    assert measures.Durations.of([]).median is None
+    assert measures.Ratio(1, 3).percent == 33.3 and measures.Ratio(0, 0).percent is None
 
 
 def test_period() -> None:
-    p = reports.Period.of(date(2026, 1, 1), date(2026, 1, 7))
+    p = measures.Period.of(date(2026, 1, 1), date(2026, 1, 7))
     assert len(p.days) == 7 and p.end - p.start == timedelta(days=7)
     with pytest.raises(BadRequest):
-        reports.Period.of(date(2026, 2, 1), date(2026, 1, 1))
+        measures.Period.of(date(2026, 2, 1), date(2026, 1, 1))
     with pytest.raises(BadRequest):
-        reports.Period.of(date(2024, 1, 1), date(2026, 1, 1))
+        measures.Period.of(date(2024, 1, 1), date(2026, 1, 1))
 
 
 def test_dashboard_measures(ui_db: Database) -> None:
     seeded = seed_history(ui_db)
     with unit_of_work(ui_db) as uow:
-        board = reports.dashboard(uow, CAROL, reports.Period.of(None, None))
+        board = measures.dashboard(uow, CAROL, measures.Period.of(None, None))
     assert board.resolve.n == len(seeded["closed"])
     assert board.respond.n == len(seeded["closed"]) + len(seeded["open"])
     assert board.resolve.median is not None and board.resolve.p90 is not None
@@ -65,7 +66,7 @@ def test_dashboard_measures(ui_db: Database) -> None:
     assert board.escalations == 1 and board.escalations_by_element == [("Two hours passed", 1)]
     assert sum(n for _, n in board.opened_per_day) == len(seeded["closed"]) + len(seeded["open"])
     with unit_of_work(ui_db) as uow, pytest.raises(NotAllowed):
-        reports.dashboard(uow, BOB, reports.Period.of(None, None))
+        measures.dashboard(uow, BOB, measures.Period.of(None, None))
 
 
 CHANGE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -90,7 +91,7 @@ def test_first_line_resolution_and_changes_are_read_from_the_data(ui_db: Databas
     for cls, approver in (("normal", "cab"), ("standard", "implementing_team"), ("normal", "cab")):
         instances.start(ui_db, CAROL, "change", {"change_class": cls, "approver": approver})
     with unit_of_work(ui_db) as uow:
-        board = reports.dashboard(uow, HEIDI, reports.Period.of(None, None))
+        board = measures.dashboard(uow, HEIDI, measures.Period.of(None, None))
         assert reports.start_options(uow)["change"] == "change"
     assert board.first_line.count == 1 and board.first_line.of == 2 and board.first_line.percent == 50.0
     assert board.changes_total == 3

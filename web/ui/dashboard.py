@@ -8,6 +8,7 @@ from flask import render_template, request
 
 from engine import clock
 from engine.db.database import unit_of_work
+from engine.services import dashboard as measures
 from engine.services import reports
 from web.auth import db
 from web.ui import charts
@@ -24,9 +25,9 @@ def dashboard():  # type: ignore[no-untyped-def]
     if days.isdigit() and not (start or end):
         end = clock.now().date()
         start = end - timedelta(days=int(days) - 1)
-    period = reports.Period.of(start, end)
+    period = measures.Period.of(start, end)
     with unit_of_work(db()) as uow:
-        board = reports.dashboard(uow, signed_in(), period)
+        board = measures.dashboard(uow, signed_in(), period)
     last_day = (period.end - timedelta(days=1)).date()
     charts_svg = {
         "priority": charts.bars(board.open_by_priority, "Open records by priority", empty="No open records"),
