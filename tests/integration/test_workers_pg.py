@@ -83,8 +83,11 @@ def test_killed_worker_loses_and_doubles_nothing(pg_db: Database) -> None:
         workers[0].send_signal(signal.SIGKILL)  # mid-run, possibly holding a row lock
         workers[0].wait()
         workers[0] = _worker(url)
-        while timers.status(db)["due_timers"] and time.monotonic() < deadline:
+        # Wait for every timer (the last ones fall due up to 12 s after their instance started), then a little
+        # longer, so a timer fired twice would show.
+        while sum(_fired_counts(db).values()) < INSTANCES and time.monotonic() < deadline:
             time.sleep(0.5)
+        time.sleep(1.5)
     finally:
         for w in workers:
             w.terminate()
@@ -92,6 +95,7 @@ def test_killed_worker_loses_and_doubles_nothing(pg_db: Database) -> None:
             w.wait(timeout=30)
     counts = _fired_counts(db)
     assert len(counts) == INSTANCES and set(counts.values()) == {1}, Counter(counts.values())
+    assert timers.status(db)["due_timers"] == 0
     with unit_of_work(db) as uow:
         statuses = Counter(uow.session.execute(select(ProcessInstance.status)).scalars())
         assert statuses == {"running": INSTANCES}
@@ -133,8 +137,9 @@ def test_completions_race_with_workers_without_lost_updates(pg_db: Database) -> 
         for t in threads:
             t.join()
         deadline = time.monotonic() + 60
-        while timers.status(db)["due_timers"] and time.monotonic() < deadline:
+        while sum(_fired_counts(db).values()) < len(keys) and time.monotonic() < deadline:
             time.sleep(0.3)
+        time.sleep(1)
     finally:
         for w in workers:
             w.terminate()
