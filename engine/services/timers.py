@@ -91,7 +91,7 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
 
 
 def status(db: Database) -> dict[str, object]:
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, readonly=True) as uow:
         now = clock.now()
         s = uow.session
         due = s.execute(select(func.count()).select_from(ProcessInstance).where(

@@ -79,7 +79,7 @@ def seed_demo_users(db: Database) -> list[str]:
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, readonly=True) as uow:
         user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.active or not check_password(password, user.password_hash):
             raise Unauthenticated("unknown user or wrong password")
@@ -87,7 +87,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
 
 
 def actor_for(db: Database, username: str) -> Actor:
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, readonly=True) as uow:
         user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.active:
             raise NotFound(f"no user {username}")
@@ -113,7 +113,7 @@ def create_token(db: Database, username: str) -> str:
 
 
 def actor_for_token(db: Database, token: str) -> Actor:
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, readonly=True) as uow:
         stmt = (select(User).join(ApiToken, ApiToken.user_id == User.id)
                 .where(ApiToken.token_hash == _token_digest(token)))
         user = uow.session.execute(stmt).scalar_one_or_none()

@@ -40,7 +40,7 @@ def _args() -> dict[str, str]:
 def trail():  # type: ignore[no-untyped-def]
     f = _filter()
     actor = signed_in()
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         events, next_cursor = reports.trail(uow, actor, f, 100, arg_int("before"))
         verification = reports.verify_trail(uow, actor)
         types = reports.event_types(uow)

@@ -26,7 +26,7 @@ def dashboard():  # type: ignore[no-untyped-def]
         end = clock.now().date()
         start = end - timedelta(days=int(days) - 1)
     period = measures.Period.of(start, end)
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         board = measures.dashboard(uow, signed_in(), period)
     last_day = (period.end - timedelta(days=1)).date()
     charts_svg = {

@@ -19,7 +19,7 @@ from web.ui.common import OWNER_ROLES, arg_int, page, signed_in, ui
 @ui.get("/processes")
 @page(*reports.CATALOGUE_ROLES)
 def processes():  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         cat = reports.catalogue(uow, signed_in())
     return render_template("processes.html", **cat)
 
@@ -27,7 +27,7 @@ def processes():  # type: ignore[no-untyped-def]
 @ui.get("/processes/<key>/diff")
 @page(*diffs.READ_ROLES)
 def process_diff(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         versions = deploy.list_versions(uow, key)
         latest = versions[-1]["version"]
         target = arg_int("target") or latest
@@ -40,7 +40,7 @@ def process_diff(key: str):  # type: ignore[no-untyped-def]
 @ui.get("/processes/<key>/modeller")
 @page(*OWNER_ROLES)
 def modeller(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         versions = deploy.list_versions(uow, key)
         lanes = diffs.lane_mapping(uow, key)
     latest = versions[-1]["version"]
@@ -58,7 +58,7 @@ def preview_diff(key: str):  # type: ignore[no-untyped-def]
     upload = request.files.get("bpmn")
     if upload is None:
         raise BadRequest("send the edited diagram as the multipart field 'bpmn'")
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         diff = diffs.draft(uow, signed_in(), key, upload.read())
     return jsonify({**diff.to_dict(), "html": render_template("_diff_lists.html", diff=diff)})
 
@@ -110,7 +110,7 @@ def upload():  # type: ignore[no-untyped-def]
 @ui.get("/decisions/<key>/editor")
 @page(*OWNER_ROLES)
 def dmn_editor(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         versions = decisions.list_versions(uow, key)
     latest = versions[-1]["version"]
     version = arg_int("version") or latest
@@ -122,6 +122,6 @@ def dmn_editor(key: str):  # type: ignore[no-untyped-def]
 @ui.get("/decisions/<key>/versions/<int:version>/tests.json")
 @page(*reports.CATALOGUE_ROLES)
 def decision_tests(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         text = reports.decision_tests(uow, signed_in(), key, version)
     return Response(text, mimetype="application/json")

@@ -20,7 +20,7 @@ def records():  # type: ignore[no-untyped-def]
         q=request.args.get("q", ""), process=request.args.get("process", ""),
         status=request.args.get("status", ""), start=arg_date("from"), end=arg_date("to"),
         started_by=request.args.get("started_by", ""))
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         exact = reports.exact_key(uow, actor, f.q) if f.q and not arg_int("cursor") else None
         if exact:
             return redirect(url_for("ui.record", ref=exact))
@@ -33,7 +33,7 @@ def records():  # type: ignore[no-untyped-def]
 @ui.get("/records/<ref>")
 @page()
 def record(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         ctx = reports.record_page(uow, signed_in(), ref)
     return render_template("record.html", **ctx)
 

@@ -17,7 +17,7 @@ from web.ui.common import page, safe_next, signed_in, ui
 def inbox():  # type: ignore[no-untyped-def]
     actor = signed_in()
     tab = request.args.get("tab", "available")
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         box = reports.inbox(uow, actor, tab, request.args.get("q"), request.args.get("process"))
         kinds = reports.start_options(uow)
     return render_template("inbox.html", box=box, kinds=kinds)
@@ -53,7 +53,7 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 
 def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                status: int = 200):  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         ctx = reports.task_page(uow, signed_in(), task_id)
     fields = ctx["task"]["form"]
     shown = forms.initial_values(fields, ctx["task"]["data"])
@@ -92,7 +92,7 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
 @ui.get("/new")
 @page()
 def new():  # type: ignore[no-untyped-def]
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         kinds = reports.start_options(uow)
     return render_template("new.html", kinds=kinds, forms=forms.START_FORMS)
 
@@ -103,7 +103,7 @@ def raise_record(kind: str):  # type: ignore[no-untyped-def]
     if kind not in forms.START_FORMS:
         abort(404)
     actor = signed_in()
-    with unit_of_work(db()) as uow:
+    with unit_of_work(db(), readonly=True) as uow:
         process = reports.start_options(uow).get(kind)
     spec = forms.START_FORMS[kind]
     fields = forms.start_fields(kind)
