@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -125,6 +126,11 @@ class ProcessInstance(Base):
 
 class HumanTask(Base):
     __tablename__ = "human_task"
+    # The inbox ("available": unclaimed, most overdue first) walks this index in order and stops at the page.
+    __table_args__ = (
+        Index("ix_human_task_inbox", "due_at", "priority", "created_at",
+              postgresql_where=text("assignee IS NULL"), sqlite_where=text("assignee IS NULL")),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     process_key: Mapped[str] = mapped_column(String(100))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -62,25 +62,29 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
 
 
 # --- what goes into an event ---------------------------------------------------------------------------
-_secret_cache: dict[tuple[int, str], frozenset[str]] = {}
+_secret_cache: dict[tuple[Any, ...], frozenset[str]] = {}
 
 
 def secret_names(session: Session) -> frozenset[str]:
     """Ids of every form field marked secret in any deployed version: masked wherever they appear in the trail
-    (form values, gateway inputs, decision inputs, message payloads, start data, administrative edits)."""
+    (form values, gateway inputs, decision inputs, message payloads, start data, administrative edits).
+    Versions are immutable, so the set only changes when one is added: one small query per call."""
+    # Keyed by what identifies the set of versions, not only the URL: one URL can front several schemas.
+    summary = session.execute(select(func.max(ProcessVersion.id), func.count(ProcessVersion.id),
+                                     func.max(ProcessVersion.sha256))).one()
+    key = (str(session.get_bind().url), *summary)
+    hit = _secret_cache.get(key)
+    if hit is not None:
+        return hit
     names: set[str] = set()
-    for version_id, sha in session.execute(select(ProcessVersion.id, ProcessVersion.sha256)).all():
-        hit = _secret_cache.get((version_id, sha))
-        if hit is None:
-            meta = json.loads(session.execute(select(ProcessVersion.meta_json)
-                                              .where(ProcessVersion.id == version_id)).scalar_one())
-            hit = frozenset(f["id"] for el in meta.get("elements", {}).values() for f in el.get("form", [])
-                            if f.get("secret"))
-            if len(_secret_cache) > 4096:
-                _secret_cache.clear()
-            _secret_cache[(version_id, sha)] = hit
-        names |= hit
-    return frozenset(names)
+    for (meta_json,) in session.execute(select(ProcessVersion.meta_json)).all():
+        meta = json.loads(meta_json)
+        names.update(f["id"] for el in meta.get("elements", {}).values() for f in el.get("form", [])
+                     if f.get("secret"))
+    if len(_secret_cache) > 256:
+        _secret_cache.clear()
+    _secret_cache[key] = frozenset(names)
+    return _secret_cache[key]
 
 
 def mask_secrets(value: Any, secrets: frozenset[str]) -> Any:
@@ -103,30 +107,30 @@ def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
     return {**ev.data, "due_at": _at_text(due) if due is not None else None}
 
 
-def append(uow: UnitOfWork, events: list[NewEvent]) -> list[AuditEvent]:
-    """Adds events at the head of the chain. Call last in a transaction: the head lock is held until commit."""
+def append(uow: UnitOfWork, events: list[NewEvent]) -> list[dict[str, Any]]:
+    """Adds events at the head of the chain. Call last in a transaction: the head lock is held until commit.
+    Rows go in with one multi-row INSERT (Core, not ORM objects): this runs on every step."""
     if not events:
         return []
     session = uow.session
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    head_seq, head_hash = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
     secrets = secret_names(session)
     now = clock.now()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ev in events:
-        seq = head.seq + 1
+        seq = head_seq + 1
         data_json = canonical(mask_secrets(_with_due(session, ev), secrets))
         body = event_body(seq, now, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name, data_json)
-        digest = chain_hash(head.hash, body)
-        row = AuditEvent(
-            seq=seq, instance_id=ev.instance_id, at=now, actor=ev.actor, type=ev.type, element_id=ev.element_id,
-            element_name=ev.element_name, data_json=data_json, prev_hash=head.hash, hash=digest,
-        )
-        session.add(row)
-        rows.append(row)
-        head.seq, head.hash = seq, digest
+        digest = chain_hash(head_hash, body)
+        rows.append({"seq": seq, "instance_id": ev.instance_id, "at": now, "actor": ev.actor, "type": ev.type,
+                     "element_id": ev.element_id, "element_name": ev.element_name, "data_json": data_json,
+                     "prev_hash": head_hash, "hash": digest})
+        head_seq, head_hash = seq, digest
         if seq % CHECKPOINT_EVERY == 0:
             _checkpoint(session, seq, digest, now, rows)
-    session.flush()
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=head_seq, hash=head_hash))
     return rows
 
 
@@ -141,15 +145,15 @@ def checkpoint_file() -> Path | None:
     return Path(value.strip())
 
 
-def _chain_id(session: Session, batch: list[AuditEvent]) -> str | None:
+def _chain_id(session: Session, batch: list[dict[str, Any]]) -> str | None:
     """A chain is named by the hash of its first event: one file can serve (or outlive) several databases."""
     for row in batch:
-        if row.seq == 1:
-            return row.hash
+        if row["seq"] == 1:
+            return row["hash"]
     return session.execute(select(AuditEvent.hash).where(AuditEvent.seq == 1)).scalar_one_or_none()
 
 
-def _checkpoint(session: Session, seq: int, digest: str, at: datetime, batch: list[AuditEvent]) -> None:
+def _checkpoint(session: Session, seq: int, digest: str, at: datetime, batch: list[dict[str, Any]]) -> None:
     session.add(AuditCheckpoint(seq=seq, hash=digest, at=at))
     path = checkpoint_file()
     if path is None:

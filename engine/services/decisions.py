@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,9 +26,19 @@ class DmnFile:
     tests: str | None = None  # the *.tests.json text shipped beside it
 
 
-@lru_cache(maxsize=256)
-def _model(sha: str, xml: str) -> DmnModel:
-    return parse_dmn(xml.encode("utf-8"))
+_models: dict[str, DmnModel] = {}
+
+
+def _model(uow: UnitOfWork, row_id: int, sha: str) -> DmnModel:
+    """Parsed tables by checksum: the XML is read and parsed once per content, not per evaluation."""
+    model = _models.get(sha)
+    if model is None:
+        xml = uow.session.execute(select(DecisionVersion.dmn_xml).where(DecisionVersion.id == row_id)).scalar_one()
+        model = parse_dmn(xml.encode("utf-8"))
+        if len(_models) > 256:
+            _models.clear()
+        _models[sha] = model
+    return model
 
 
 def check_dmn(dmn: DmnFile) -> tuple[DmnModel | None, list[dict[str, Any]]]:
@@ -111,10 +120,12 @@ def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
     """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
 
     def decide(key: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        row = latest_version(uow, key)
+        stmt = (select(DecisionVersion.id, DecisionVersion.version, DecisionVersion.sha256)
+                .where(DecisionVersion.key == key).order_by(DecisionVersion.version.desc()).limit(1))
+        row = uow.session.execute(stmt).first()
         if row is None:
             raise RulesError(f"decision {key} is not deployed")
-        model = _model(row.sha256, row.dmn_xml)
+        model = _model(uow, row.id, row.sha256)
         evaluation = model.evaluate(key, data, version=row.version)
         evidence = evaluation.to_dict()
         evidence["explanation"] = evaluation.explain()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.db.database import UnitOfWork
 from engine.db.models import Sequence
@@ -23,13 +24,10 @@ def prefix_for(process_key: str, data: dict[str, Any], declared: str | None = No
 
 
 def next_key(uow: UnitOfWork, prefix: str) -> str:
-    stmt = select(Sequence).where(Sequence.prefix == prefix)
-    if uow.is_postgres:
-        stmt = stmt.with_for_update()
-    row = uow.session.execute(stmt).scalar_one_or_none()
-    if row is None:
-        row = Sequence(prefix=prefix, last=0)
-        uow.session.add(row)
-    row.last += 1
-    uow.session.flush()
-    return f"{prefix}-{row.last:06d}"
+    """One atomic upsert: two first starts of a prefix at once must not both insert the counter row."""
+    insert = pg_insert if uow.is_postgres else sqlite_insert
+    stmt = (insert(Sequence).values(prefix=prefix, last=1)
+            .on_conflict_do_update(index_elements=[Sequence.prefix], set_={"last": Sequence.last + 1})
+            .returning(Sequence.last))
+    last = uow.session.execute(stmt).scalar_one()
+    return f"{prefix}-{last:06d}"

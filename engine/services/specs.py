@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
-
-from engine.db.database import UnitOfWork
+from engine.db.database import Database, UnitOfWork
 from engine.db.models import ProcessVersion
 from engine.diagram.metadata import ProcessMeta
 from engine.spiff import serializer
@@ -24,20 +23,22 @@ class LoadedVersion:
     meta: ProcessMeta
 
 
-_cache: dict[tuple[int, str], LoadedVersion] = {}
+# Per database (a deployed version is immutable, its id never reused within one database): no query at all
+# on a hit. Weak keys, so a disposed Database takes its cache with it.
+_cache: WeakKeyDictionary[Database, dict[int, LoadedVersion]] = WeakKeyDictionary()
 
 
 def loaded(uow: UnitOfWork, version_id: int) -> LoadedVersion:
-    # Keyed by id and checksum: ids repeat across databases (tests, several installs in one process).
-    sha = uow.session.execute(select(ProcessVersion.sha256).where(ProcessVersion.id == version_id)).scalar_one()
-    hit = _cache.get((version_id, sha))
+    per_db = _cache.setdefault(uow.db, {})
+    hit = per_db.get(version_id)
     if hit is not None:
         return hit
     row = uow.session.get(ProcessVersion, version_id)
-    assert row is not None
+    if row is None:
+        raise LookupError(version_id)
     spec, subs = serializer.spec_from_dict(json.loads(row.spec_json))
     result = LoadedVersion(row.id, row.key, row.version, spec, subs, ProcessMeta.from_dict(json.loads(row.meta_json)))
-    if len(_cache) > 256:
-        _cache.clear()
-    _cache[(version_id, sha)] = result
+    if len(per_db) > 256:
+        per_db.clear()
+    per_db[version_id] = result
     return result

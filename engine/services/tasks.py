@@ -47,8 +47,8 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "available", process:
     if q:
         stmt = stmt.where(or_(HumanTask.business_key.ilike(f"%{q}%"), HumanTask.name.ilike(f"%{q}%")))
     # Overdue and urgent work first, then oldest: what a service desk picks next.
-    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.is_(None),
-                         HumanTask.priority, HumanTask.created_at)
+    stmt = stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.priority.asc().nulls_last(),
+                         HumanTask.created_at)
     return list(uow.session.execute(stmt.limit(limit)).scalars())
 
 

@@ -113,10 +113,13 @@ def create_token(db: Database, username: str) -> str:
 
 
 def actor_for_token(db: Database, token: str) -> Actor:
+    """One query per request: the user behind the token and their roles."""
     with unit_of_work(db, readonly=True) as uow:
-        stmt = (select(User).join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == _token_digest(token)))
-        user = uow.session.execute(stmt).scalar_one_or_none()
-        if user is None or not user.active:
-            raise Unauthenticated("unknown or revoked token")
-        return Actor(user.username, _roles_of(uow.session, user.id))
+        stmt = (select(User.username, UserRole.role)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .outerjoin(UserRole, UserRole.user_id == User.id)
+                .where(ApiToken.token_hash == _token_digest(token), User.active.is_(True)))
+        rows = uow.session.execute(stmt).all()
+    if not rows:
+        raise Unauthenticated("unknown or revoked token")
+    return Actor(rows[0].username, frozenset(r.role for r in rows if r.role))
