@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export ITSMFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/itsmflow.db
 
-.PHONY: help setup run serve worker test lint bench clean browser-deps
+.PHONY: help setup run test lint bench clean browser-deps instance-ready
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'

@@ -107,7 +107,7 @@ def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
     return {**ev.data, "due_at": _at_text(due) if due is not None else None}
 
 
-def append(uow: UnitOfWork, events: list[NewEvent]) -> list[dict[str, Any]]:
+def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Adds events at the head of the chain. Call last in a transaction: the head lock is held until commit.
     Rows go in with one multi-row INSERT (Core, not ORM objects): this runs on every step."""
     if not events:
@@ -115,7 +115,8 @@ def append(uow: UnitOfWork, events: list[NewEvent]) -> list[dict[str, Any]]:
     session = uow.session
     head_seq, head_hash = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
-    secrets = secret_names(session)
+    if secrets is None:  # not one instance's step: mask what any deployed version calls secret
+        secrets = secret_names(session)
     now = clock.now()
     rows: list[dict[str, Any]] = []
     for ev in events:

@@ -100,7 +100,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
 
     data = json_safe(runner.data())
     new_tasks = _sync_tasks(uow, inst, runner, lv, waiting, data, actor, trail, now)
-    _sync_subscriptions(uow, inst, waiting)
+    if _catches_messages(lv):
+        _sync_subscriptions(uow, inst, waiting)
 
     if final_status is not None:
         fields.update(status=final_status, ended_at=now, next_wakeup_at=None, error_json=None)
@@ -128,7 +129,9 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
     for name, value in fields.items():
         setattr(inst, name, value)
     _write_instance(uow, inst, seen_revision)
-    audit.append(uow, trail)
+    # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
+    foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)
+    audit.append(uow, trail, secrets=None if foreign else _secret_fields(lv))
     return StepOutcome(inst, new_tasks, message_ids)
 
 
@@ -244,6 +247,18 @@ def _assignee(expr: str | None, data: dict[str, Any]) -> str | None:
         value = data.get(expr[2:-1].strip())
         return value if isinstance(value, str) else None
     return expr
+
+
+def _catches_messages(lv: specs.LoadedVersion) -> bool:
+    """A version without message catch events never has subscriptions: skip the DELETE on every step."""
+    return any(el.message and el.kind not in ("endEvent", "intermediateThrowEvent", "sendTask")
+               for el in lv.meta.elements.values()) or any(
+        el.kind == "eventBasedGateway" for el in lv.meta.elements.values())
+
+
+def _secret_fields(lv: specs.LoadedVersion) -> frozenset[str]:
+    """A step's events speak of its own instance: the secret fields of its version are the ones to mask."""
+    return frozenset(f.id for el in lv.meta.elements.values() for f in el.form if f.secret)
 
 
 def _sync_subscriptions(uow: UnitOfWork, inst: ProcessInstance, waiting: list[Any]) -> None:
