@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.services import deploy, instances, tasks
+from engine.services import audit, deploy, instances, tasks
 from engine.services.actors import Actor
 from engine.services.bundles import folder_bundle
 from engine.services.deploy import Bundle
@@ -52,3 +52,18 @@ def instance(db: Database, business_key: str) -> dict[str, Any]:
     with unit_of_work(db) as uow:
         inst = instances.find(uow, AUDITOR, business_key)
         return instances.view(uow, inst)
+
+
+def events(db: Database, business_key: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The instance's audit events as the API shows them, all or of one type."""
+    with unit_of_work(db) as uow:
+        inst = instances.find(uow, AUDITOR, business_key)
+        return [audit.event_view(e) for e in audit.instance_events(uow, inst.id) if kind in (None, e.type)]
+
+
+def task_ids(db: Database, business_key: str) -> list[str]:
+    return [t["element_id"] for t in open_tasks(db, business_key)]
+
+
+def data(db: Database, business_key: str) -> dict[str, Any]:
+    return instance(db, business_key)["data"]

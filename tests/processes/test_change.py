@@ -15,10 +15,10 @@ from sqlalchemy import select
 from engine.db.database import Database, unit_of_work
 from engine.db.models import Message
 from engine.errors import NotAllowed
-from engine.services import audit, instances, messages, tasks
+from engine.services import instances, messages, tasks
 from engine.services.actors import Actor
 from tests.conftest import ADMIN, CAROL, DAVE, ERIN, IVAN
-from tests.support import AUDITOR, deploy_process, do, instance, open_tasks
+from tests.support import data, deploy_process, do, events, instance, open_tasks, task_ids
 
 SAM = Actor("sam", frozenset({"executive_sponsor"}))
 CORA = Actor("cora", frozenset({"change_manager"}))  # a second change manager
@@ -56,18 +56,10 @@ def report_release(db: Database, key: str, deployed: bool = True) -> None:
                    "rolled_back": not deployed, "lessons_learned": "test the failover first"})
 
 
-def task_ids(db: Database, key: str) -> list[str]:
-    return [t["element_id"] for t in open_tasks(db, key)]
 
 
-def data(db: Database, key: str) -> dict[str, Any]:
-    return instance(db, key)["data"]
 
 
-def events(db: Database, key: str, kind: str) -> list[dict[str, Any]]:
-    with unit_of_work(db) as uow:
-        inst = instances.find(uow, AUDITOR, key)
-        return [audit.event_view(e) for e in audit.instance_events(uow, inst.id) if e.type == kind]
 
 
 def sent(db: Database, key: str) -> list[str]:

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ProcessInstance
-from engine.services import audit, instances
+from engine.services import instances
 from tests.conftest import CAROL, ERIN, FRANK, IVAN
-from tests.support import AUDITOR, deploy_process, deploy_xml, do, instance, open_tasks
+from tests.support import deploy_process, deploy_xml, do, events, instance, open_tasks
 
 # Stands in for a response record that raises an RFC for a permanent fix and waits until it is implemented.
 FIX_REQUESTER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -69,10 +69,6 @@ def run_release(db: Database, key: str, deployed: bool = True) -> dict[str, Any]
     return do(db, FRANK, key, "review", {"lessons_learned": "dry-run the deployment plan"})
 
 
-def events(db: Database, key: str, kind: str) -> list[dict[str, Any]]:
-    with unit_of_work(db) as uow:
-        inst = instances.find(uow, AUDITOR, key)
-        return [audit.event_view(e) for e in audit.instance_events(uow, inst.id) if e.type == kind]
 
 
 def instance_id(db: Database, key: str) -> int:

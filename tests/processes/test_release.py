@@ -13,9 +13,9 @@ from sqlalchemy import select
 from engine.db.database import Database, unit_of_work
 from engine.db.models import Message, ProcessInstance
 from engine.errors import NotAllowed
-from engine.services import audit, instances, messages
+from engine.services import instances, messages
 from tests.conftest import ADMIN, ERIN, FRANK
-from tests.support import AUDITOR, deploy_process, do, instance, open_tasks
+from tests.support import data, deploy_process, do, events, instance, task_ids
 
 
 # ---------------------------------------------------------------- helpers
@@ -44,18 +44,10 @@ def review(db: Database, key: str) -> dict[str, Any]:
     return do(db, FRANK, key, "review", {"lessons_learned": "book the failover test earlier"})
 
 
-def task_ids(db: Database, key: str) -> list[str]:
-    return [t["element_id"] for t in open_tasks(db, key)]
 
 
-def data(db: Database, key: str) -> dict[str, Any]:
-    return instance(db, key)["data"]
 
 
-def events(db: Database, key: str, kind: str) -> list[dict[str, Any]]:
-    with unit_of_work(db) as uow:
-        inst = instances.find(uow, AUDITOR, key)
-        return [audit.event_view(e) for e in audit.instance_events(uow, inst.id) if e.type == kind]
 
 
 def deployed_message(db: Database) -> dict[str, Any]:

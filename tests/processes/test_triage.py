@@ -12,7 +12,7 @@ from engine.db.database import Database, unit_of_work
 from engine.errors import NotAllowed
 from engine.services import audit, instances, tasks
 from tests.conftest import ALICE, CAROL, HEIDI, IVAN
-from tests.support import PROCESSES, deploy_process, deploy_xml, do, instance, open_tasks, task_for
+from tests.support import deploy_process, deploy_xml, do, instance, open_tasks, task_for
 
 # The change side as far as triage relies on it: a process that starts on rfc.raised.
 STUB_CHANGE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -136,7 +136,6 @@ def test_major_change_is_handed_to_a_project(db: Database, facts: dict[str, Any]
     assert downstream(db, key) == []  # neither change nor response: the project runs it
 
 
-@pytest.mark.skipif(not (PROCESSES / "change").is_dir(), reason="processes/change is not there yet")
 def test_a_normal_change_starts_the_real_change_process(db: Database) -> None:
     deploy_process(db, "change")
     key = triage_rfc(db, critical_service=True)
