@@ -12,24 +12,28 @@ export ITSMFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/itsmflow.db
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# Installs print their progress (a first set-up downloads a few hundred MB); pip and npm keep their own caches.
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] Python packages into .venv (first time: a minute or two)"
 	python3 -m venv .venv
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --progress-bar on --upgrade pip
+	$(PIP) install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "==> [2/3] npm packages (bpmn-js, dmn-js) into node_modules"
+	npm ci --no-audit --no-fund --foreground-scripts
 	touch node_modules/.installed
 
 web/static/vendor/BUILD.json: node_modules/.installed $(wildcard web/assets/*)
+	@echo "==> [3/3] bundling the diagram editors"
 	npm run build
 
 setup: $(STAMP) node_modules/.installed web/static/vendor/BUILD.json ## create .venv, install Python and npm packages, bundle the diagram editors
 	@$(PY) -c "pass"
 
-browser-deps: ## install Debian's chromium for the browser tests when /usr/bin/chromium is missing
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+browser-deps: ## install Debian's chromium for the browser tests when /usr/bin/chromium is missing (waits for apt's lock)
+	@tools/install-chromium.sh
 
 instance-ready: setup
 	.venv/bin/itsmflow db upgrade
