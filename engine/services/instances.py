@@ -11,7 +11,7 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.errors import BadRequest, NotAllowed, NotFound
-from engine.services import audit, deploy, keys, messages, specs, stepping
+from engine.services import audit, deploy, facts, keys, messages, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
@@ -42,6 +42,11 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
     allowed = _start_roles(lv)
     if allowed and not actor.has(*allowed):
         raise NotAllowed(f"starting {process_key} needs one of the roles {', '.join(allowed)}")
+    applied = facts.apply(uow, process_key, lv.meta, {}, data, "start", strict=via is None)
+    data = applied.values
+    if via is not None and isinstance(via.get("payload"), dict) and applied.facts:
+        # A message start hands its payload to the diagram too: the facts win there as well.
+        via = {**via, "payload": {**via["payload"], **applied.facts}}
     business_key = keys.next_key(uow, keys.prefix_for(process_key, data))
     data = {**data, "business_key": business_key, "started_by": actor.username}
     if origin_key:
@@ -70,7 +75,8 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
         "process": process_key, "version": row.version, "business_key": business_key, "data": data,
         **({"origin_key": origin_key} if origin_key else {}), **({"via": via} if via else {}),
     })
-    return stepping.save_step(uow, inst, runner, lv, log, actor.username, [started], None)
+    return stepping.save_step(uow, inst, runner, lv, log, actor.username,
+                              [started, *applied.events(actor.username, inst.id)], None)
 
 
 def _message_start(lv: specs.LoadedVersion, runner: Runner) -> str | None:

@@ -12,7 +12,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotAllowed, NotFound, ValidationFailed
-from engine.services import messages, specs, stepping
+from engine.services import facts, messages, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
@@ -143,17 +143,19 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         values, errors = validate_submission(fields, submitted)
         if errors:
             raise ValidationFailed("some fields are not valid", fields=errors)
+        applied = facts.apply(uow, inst.process_key, lv.meta, json.loads(inst.data_json), values, "complete")
         seen = inst.revision
         runner, lv = stepping.restore(uow, inst)
         try:
-            log = runner.complete(task_id, values)
+            log = runner.complete(task_id, applied.values)
         except LookupError:
             raise Conflict("the task is no longer ready") from None
         secret = {f.id for f in fields if f.secret}
         shown = {k: (SECRET_MASK if k in secret else v) for k, v in values.items()}
         events = [NewEvent("task.completed", actor.username, inst.id, task.element_id, task.name,
                            {"task_id": task_id, "form": shown, "approval": task.approval,
-                            "roles": json.loads(task.roles_json), "actor_roles": sorted(actor.roles)})]
+                            "roles": json.loads(task.roles_json), "actor_roles": sorted(actor.roles)}),
+                  *applied.events(actor.username, inst.id, task.element_id, task.name)]
         outcome = stepping.save_step(uow, inst, runner, lv, log, actor.username, events, seen)
         uow.commit()
         from engine.services.instances import view

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__)
 
-from web.api import admin, audit, messages, openapi, processes, records, tasks, tokens  # noqa: E402,F401
+from web.api import admin, audit, catalogue, messages, openapi, processes, records, tasks, tokens  # noqa: E402,F401

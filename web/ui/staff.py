@@ -6,9 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import reports, tasks
+from engine.services import catalogue_facts, reports, tasks
 from web.auth import db
-from web.ui import forms
+from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
 
 
@@ -55,12 +55,13 @@ def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[
                status: int = 200):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         ctx = reports.task_page(uow, signed_in(), task_id)
+        choices = catalogue_facts.pickers_for_instance(uow, ctx["task"]["instance_id"])
     fields = ctx["task"]["form"]
     shown = forms.initial_values(fields, ctx["task"]["data"])
     if values is not None:  # after a refused post: exactly what was sent (read-only fields are never sent)
         shown.update(values)
-    return render_template("task.html", **ctx, fields=forms.prepare(fields, shown, errors or {}),
-                           errors=errors or {}), status
+    prepared = pickers.apply(forms.prepare(fields, shown, errors or {}), choices)
+    return render_template("task.html", **ctx, fields=prepared, errors=errors or {}), status
 
 
 @ui.get("/tasks/<task_id>")
@@ -105,6 +106,7 @@ def raise_record(kind: str):  # type: ignore[no-untyped-def]
     actor = signed_in()
     with unit_of_work(db(), readonly=True) as uow:
         process = reports.start_options(uow).get(kind)
+        choices = catalogue_facts.pickers_for_process(uow, process)
     spec = forms.START_FORMS[kind]
     fields = forms.start_fields(kind)
     values = forms.initial_values(fields, {})
@@ -116,12 +118,16 @@ def raise_record(kind: str):  # type: ignore[no-untyped-def]
         if not errors:
             if kind != "change":
                 data.setdefault("reporter", actor.username)
-            started = reports.start_record(db(), actor, kind, data)
-            flash(f"{started.business_key} raised ({started.process} v{started.version}).", "ok")
-            if started.next_task:
-                return redirect(url_for("ui.task", task_id=started.next_task))
-            return redirect(url_for("ui.record", ref=started.business_key))
+            try:
+                started = reports.start_record(db(), actor, kind, data)
+            except ValidationFailed as exc:  # the server's own checks (the catalogue's facts): shown per field
+                errors = exc.details.get("fields", {})
+            else:
+                flash(f"{started.business_key} raised ({started.process} v{started.version}).", "ok")
+                if started.next_task:
+                    return redirect(url_for("ui.task", task_id=started.next_task))
+                return redirect(url_for("ui.record", ref=started.business_key))
         status = 422
     return render_template("raise.html", kind=kind, spec=spec, process=process,
-                           fields=forms.prepare(fields, values, errors), errors=errors), (
+                           fields=pickers.apply(forms.prepare(fields, values, errors), choices), errors=errors), (
         status if process else 404)

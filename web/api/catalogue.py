@@ -1,0 +1,130 @@
+"""The service catalogue over the API: services and working-time calendars."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import jsonify, request
+
+from engine import clock
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest
+from engine.services import calendars, catalogue
+from web.api import api
+from web.api.helpers import json_body
+from web.api.openapi import OBJ, PATHS, STR, _json, _op
+from web.auth import current_actor, db, login_required
+
+SERVICE_BODY = _json({"id": STR, "name": STR, "description": STR, "owner_user": STR, "owner_role": STR,
+                      "tier": {"type": "integer", "minimum": 1, "maximum": 4}, "donor_facing": {"type": "boolean"},
+                      "support_calendar": STR, "maintenance_calendar": STR, "active": {"type": "boolean"}})
+CALENDAR_BODY = _json({"id": STR, "name": STR, "description": STR, "time_zone": STR,
+                       "hours": {"type": "array", "items": OBJ}, "holidays": {"type": "array", "items": OBJ}})
+PATHS.update({
+    "/services": {
+        "get": _op("Services of the catalogue (include_retired=1 for retired ones too)", "catalogue"),
+        "post": _op("Add a service (process owners, admins)", "catalogue", 201, SERVICE_BODY,
+                    (400, 401, 403, 409, 422)),
+    },
+    "/services/{id}": {
+        "get": _op("One service", "catalogue"),
+        "patch": _op("Edit a service (its owner: not tier, donor-facing or ownership; process owners, admins: all)",
+                     "catalogue", 200, SERVICE_BODY, (400, 401, 403, 404, 409, 422)),
+    },
+    "/calendars": {
+        "get": _op("Working-time calendars (support hours, maintenance windows)", "catalogue"),
+        "post": _op("Add a calendar (process owners, admins)", "catalogue", 201, CALENDAR_BODY,
+                    (400, 401, 403, 409, 422)),
+    },
+    "/calendars/{id}": {
+        "get": _op("One calendar", "catalogue"),
+        "patch": _op("Edit a calendar; hours and holidays given replace the old ones", "catalogue", 200,
+                     CALENDAR_BODY, (400, 401, 403, 404, 409, 422)),
+        "delete": _op("Delete a calendar no service uses", "catalogue", 204, None, (401, 403, 404, 409)),
+    },
+    "/calendars/{id}/open": {"get": _op("Is the calendar open at an instant (at=ISO time, default now)?",
+                                        "catalogue", 200, None, (400, 401, 404))},
+})
+
+
+@api.get("/services")
+@login_required
+def list_services():  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        retired = request.args.get("include_retired", "") in ("1", "true", "yes")
+        return jsonify({"services": catalogue.list_services(uow, include_retired=retired)})
+
+
+@api.post("/services")
+@login_required
+def create_service():  # type: ignore[no-untyped-def]
+    return jsonify(catalogue.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+
+
+@api.get("/services/<ref>")
+@login_required
+def get_service(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify(catalogue.get(uow, ref))
+
+
+@api.patch("/services/<ref>")
+@login_required
+def update_service(ref: str):  # type: ignore[no-untyped-def]
+    return jsonify(catalogue.update(db(), current_actor(), ref, json_body()))  # type: ignore[arg-type]
+
+
+@api.get("/calendars")
+@login_required
+def list_calendars():  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify({"calendars": calendars.list_calendars(uow)})
+
+
+@api.post("/calendars")
+@login_required
+def create_calendar():  # type: ignore[no-untyped-def]
+    return jsonify(calendars.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+
+
+@api.get("/calendars/<ref>")
+@login_required
+def get_calendar(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify(calendars.get(uow, ref))
+
+
+@api.patch("/calendars/<ref>")
+@login_required
+def update_calendar(ref: str):  # type: ignore[no-untyped-def]
+    return jsonify(calendars.update(db(), current_actor(), ref, json_body()))  # type: ignore[arg-type]
+
+
+@api.delete("/calendars/<ref>")
+@login_required
+def delete_calendar(ref: str):  # type: ignore[no-untyped-def]
+    calendars.delete_calendar(db(), current_actor(), ref)  # type: ignore[arg-type]
+    return "", 204
+
+
+def instant_arg(name: str) -> datetime:
+    """An aware instant from the query string (ISO 8601 with an offset or Z); now when absent."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return clock.now()
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO 8601 time like 2026-03-02T09:30:00Z",
+                         fields={name: "must be an ISO 8601 time"}) from None
+    if at.tzinfo is None:
+        raise BadRequest(f"{name} needs a time zone offset or Z", fields={name: "needs a time zone offset or Z"})
+    return at
+
+
+@api.get("/calendars/<ref>/open")
+@login_required
+def calendar_open(ref: str):  # type: ignore[no-untyped-def]
+    at = instant_arg("at")
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify(calendars.open_at(uow, ref, at))
