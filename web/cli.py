@@ -11,7 +11,7 @@ import click
 
 from engine.db.database import Database, unit_of_work
 from engine.errors import DomainError
-from engine.services import audit, deploy, timers, users
+from engine.services import audit, seeding, timers, users
 from engine.services.actors import Actor
 from engine.services.bundles import dmn_file, folder_bundle, process_folders
 from web.config import Settings
@@ -43,41 +43,43 @@ def db_upgrade() -> None:
     click.echo(f"database at {url.split('@')[-1]} is up to date")
 
 
-def _deploy_path(database: Database, path: Path) -> list[str]:
-    done = []
+def _deploy_path(database: Database, path: Path, force: bool) -> list[seeding.SeedResult]:
+    """Bundled files are seeds: installed when absent, otherwise offered as proposals (or forced)."""
     if path.is_dir() and not any(path.glob("*.bpmn")) and not any(path.glob("*.dmn")):
+        done = []
         for folder in process_folders(path):
-            done += _deploy_path(database, folder)
+            done += _deploy_path(database, folder, force)
         return done
     if path.is_dir():
         bundle = folder_bundle(path)
         if bundle is None:
-            for dmn in sorted(path.glob("*.dmn")):
-                result = deploy.deploy_decisions(database, dmn_file(dmn), DEPLOYER)
-                done.append(f"{dmn.name}: decisions {result['versions']}")
-            return done
-        result = deploy.deploy(database, bundle, DEPLOYER)
-        state = "unchanged" if result.unchanged else "deployed"
-        return [f"{result.key} v{result.version} {state}"]
+            return [seeding.seed_decisions(database, dmn_file(dmn), DEPLOYER, str(dmn), force)
+                    for dmn in sorted(path.glob("*.dmn"))]
+        return [seeding.seed_bundle(database, bundle, DEPLOYER, str(path), force)]
     if path.suffix == ".dmn":
-        result = deploy.deploy_decisions(database, dmn_file(path), DEPLOYER)
-        return [f"{path.name}: decisions {result['versions']}"]
+        return [seeding.seed_decisions(database, dmn_file(path), DEPLOYER, str(path), force)]
     folder_like = folder_bundle(path.parent)
     assert folder_like is not None
     folder_like.bpmn, folder_like.filename = path.read_bytes(), path.name
-    result = deploy.deploy(database, folder_like, DEPLOYER)
-    return [f"{result.key} v{result.version} {'unchanged' if result.unchanged else 'deployed'}"]
+    return [seeding.seed_bundle(database, folder_like, DEPLOYER, str(path), force)]
 
 
 @main.command("deploy")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def deploy_cmd(paths: tuple[Path, ...]) -> None:
-    """Deploy process folders, .bpmn or .dmn files (a folder of folders deploys each)."""
+@click.option("--force", is_flag=True,
+              help="make the bundled files the versions in force, even over versions owners deployed")
+def deploy_cmd(paths: tuple[Path, ...], force: bool) -> None:
+    """Deploy process folders, .bpmn or .dmn files (a folder of folders deploys each).
+
+    A process or table with no version yet is installed. One that has versions keeps the version in force: a
+    bundled file that differs from everything deployed or offered before is stored as a proposal for its
+    owners to accept or dismiss (the processes page, /api/v1/proposals), unless --force is given. Each line
+    of output says what was done with one process or table file, and why."""
     database = _db()
     try:
         for path in paths:
-            for line in _deploy_path(database, path):
-                click.echo(line)
+            for result in _deploy_path(database, path, force):
+                click.echo(result.line())
     except DomainError as exc:
         click.echo(f"refused: {exc.message}", err=True)
         for problem in exc.details.get("problems", []):

@@ -85,6 +85,9 @@ class ProcessVersion(Base):
     report_json: Mapped[str] = mapped_column(Text, default="[]")
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # seed (bundled file, installed when absent), modeller, upload, api, cli, rollback, proposal
+    origin: Mapped[str] = mapped_column(String(20), default="api", server_default="api")
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class DecisionVersion(Base):
@@ -99,6 +102,31 @@ class DecisionVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    origin: Mapped[str] = mapped_column(String(20), default="api", server_default="api")
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SeedProposal(Base):
+    """A bundled file that differs from everything deployed or offered before, while the process (or table)
+    already has a version: offered to its owner for review instead of replacing their version."""
+
+    __tablename__ = "seed_proposal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # process / decision
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(500))  # the folder or file it was read from
+    bpmn_xml: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bpmn_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bpmn_new: Mapped[bool] = mapped_column(Boolean, default=False)  # False: only its tables are new
+    files_json: Mapped[str] = mapped_column(Text, default="[]")  # [{name, xml, tests, sha256, new, decisions}]
+    lanes_json: Mapped[str] = mapped_column(Text, default="{}")
+    base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # in force when it was offered
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending / accepted / dismissed / superseded
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    result_json: Mapped[str] = mapped_column(Text, default="{}")  # versions an accept made
 
 
 class ProcessInstance(Base):

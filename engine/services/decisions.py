@@ -65,7 +65,8 @@ def _problem(file: str, p: Any) -> dict[str, Any]:
             "message": f"{where}: {p.message}" if where else p.message}
 
 
-def store_decisions(uow: UnitOfWork, dmn: DmnFile, model: DmnModel, actor: Actor) -> list[NewEvent]:
+def store_decisions(uow: UnitOfWork, dmn: DmnFile, model: DmnModel, actor: Actor, origin: str = "api",
+                    comment: str = "") -> list[NewEvent]:
     """Adds a new version of every decision in the file whose content changed; returns audit events."""
     text = dmn.xml.decode("utf-8")
     sha = hashlib.sha256(dmn.xml).hexdigest()
@@ -78,10 +79,12 @@ def store_decisions(uow: UnitOfWork, dmn: DmnFile, model: DmnModel, actor: Actor
         uow.session.add(DecisionVersion(
             key=decision_id, version=version, name=decision.name or decision_id, dmn_xml=text,
             tests_json=dmn.tests or "[]", sha256=sha, deployed_by=actor.username, deployed_at=clock.now(),
+            origin=origin, comment=comment,
         ))
         events.append(NewEvent("decision.deployed", actor.username, element_id=decision_id,
                                element_name=decision.name,
-                               data={"key": decision_id, "version": version, "sha256": sha, "file": dmn.name}))
+                               data={"key": decision_id, "version": version, "sha256": sha, "file": dmn.name,
+                                     "origin": origin, "comment": comment}))
     uow.session.flush()
     return events
 
@@ -100,8 +103,12 @@ def list_versions(uow: UnitOfWork, key: str) -> list[dict[str, Any]]:
     rows = list(uow.session.execute(stmt).scalars())
     if not rows:
         raise NotFound(f"no decision {key}")
-    return [{"key": r.key, "version": r.version, "name": r.name, "sha256": r.sha256,
-             "deployed_by": r.deployed_by, "deployed_at": r.deployed_at.isoformat()} for r in rows]
+    return [version_view(r) for r in rows]
+
+
+def version_view(r: DecisionVersion) -> dict[str, Any]:
+    return {"key": r.key, "version": r.version, "name": r.name, "sha256": r.sha256, "deployed_by": r.deployed_by,
+            "deployed_at": r.deployed_at.isoformat(), "origin": r.origin, "comment": r.comment}
 
 
 def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:

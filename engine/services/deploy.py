@@ -30,6 +30,8 @@ class Bundle:
     filename: str = "process.bpmn"
     dmn: list[DmnFile] = field(default_factory=list)
     lanes: dict[str, str] = field(default_factory=dict)  # lane name -> role, for lanes not named after a role
+    origin: str = "api"  # where the version comes from: seed, modeller, upload, api, cli, rollback, proposal
+    comment: str = ""  # the deployer's note, shown in the version list and the trail
 
 
 @dataclass
@@ -68,7 +70,24 @@ def deploy(db: Database, bundle: Bundle, actor: Actor, key: str | None = None) -
         return result
 
 
+@dataclass
+class Checked:
+    """A bundle that passed validation, with what storing it needs."""
+
+    pm: ProcessMeta
+    spec: Any
+    subs: Any
+    models: dict[str, Any]
+    bundled_decisions: set[str]
+
+
 def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
+    return store_checked(uow, bundle, check_bundle(uow, bundle, key), actor)
+
+
+def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Checked:
+    """Validates a bundle against what is deployed; raises DeploymentRefused listing every problem. Stores
+    nothing."""
     problems: list[dict[str, Any]] = []
     try:
         root = parse_xml(bundle.bpmn, bundle.filename)
@@ -113,19 +132,30 @@ def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = N
         problems.append({"element_id": None, "message": f"the engine cannot parse the diagram: {exc}"})
     if problems:
         raise DeploymentRefused(f"{len(problems)} problem(s) in the bundle", problems=problems)
+    return Checked(pm, spec, subs, models, bundled_decisions)
 
+
+def bundle_sha(bundle: Bundle) -> str:
+    return hashlib.sha256(bundle.bpmn + b"".join(d.xml for d in bundle.dmn)).hexdigest()
+
+
+def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Actor) -> Deployed:
+    """Stores a validated bundle as the next version (and its changed tables), unless it equals the latest."""
+    pm, spec, subs, models, bundled_decisions = (checked.pm, checked.spec, checked.subs, checked.models,
+                                                 checked.bundled_decisions)
     previous = latest(uow, pm.id)
-    sha = hashlib.sha256(bundle.bpmn + b"".join(d.xml for d in bundle.dmn)).hexdigest()
+    sha = bundle_sha(bundle)
     if previous is not None and previous.sha256 == sha:
         return Deployed(pm.id, previous.version, previous.id, sorted(bundled_decisions), unchanged=True)
     events = []
     for dmn, model in models.values():
-        events.extend(decisions.store_decisions(uow, dmn, model, actor))
+        events.extend(decisions.store_decisions(uow, dmn, model, actor, bundle.origin, bundle.comment))
     version = (previous.version if previous else 0) + 1
     row = ProcessVersion(
         key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
         spec_json=json.dumps(serializer.spec_to_dict(spec, subs)), meta_json=json.dumps(pm.to_dict()),
-        report_json="[]", deployed_by=actor.username, deployed_at=clock.now(),
+        report_json="[]", deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,
+        comment=bundle.comment,
     )
     uow.session.add(row)
     uow.session.flush()
@@ -133,7 +163,7 @@ def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = N
     events.append(audit.NewEvent(
         "process.deployed", actor.username, element_id=pm.id, element_name=pm.name,
         data={"key": pm.id, "version": version, "sha256": sha, "diff": _diff(old_meta, pm),
-              "decisions": sorted(bundled_decisions)},
+              "decisions": sorted(bundled_decisions), "origin": bundle.origin, "comment": bundle.comment},
     ))
     audit.append(uow, events)
     return Deployed(pm.id, version, row.id, sorted(bundled_decisions))
@@ -154,7 +184,8 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> ProcessVersion:
 
 def version_view(row: ProcessVersion) -> dict[str, Any]:
     return {"key": row.key, "name": row.name, "version": row.version, "sha256": row.sha256,
-            "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat()}
+            "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat(), "origin": row.origin,
+            "comment": row.comment}
 
 
 def list_latest(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -174,7 +205,8 @@ def list_versions(uow: UnitOfWork, key: str) -> list[dict[str, Any]]:
     return rows
 
 
-def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None = None) -> dict[str, Any]:
+def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None = None, *, origin: str = "api",
+                     comment: str = "") -> dict[str, Any]:
     """Deploys a DMN file on its own: a new version of each decision in it that changed."""
     if not actor.has("process_owner", "admin"):
         raise NotAllowed("only a process owner deploys decision tables")
@@ -186,7 +218,7 @@ def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None =
     if problems or model is None:
         raise DeploymentRefused(f"{len(problems)} problem(s) in the decision table", problems=problems)
     with unit_of_work(db) as uow:
-        events = decisions.store_decisions(uow, dmn, model, actor)
+        events = decisions.store_decisions(uow, dmn, model, actor, origin, comment)
         audit.append(uow, events)
         uow.commit()
         versions = {d: decisions.latest_version(uow, d) for d in model.decisions}

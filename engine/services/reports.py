@@ -383,14 +383,13 @@ def catalogue(uow: UnitOfWork, actor: Actor) -> dict[str, list[dict[str, Any]]]:
         .group_by(ProcessInstance.process_key)).all())
     for entry in processes.values():
         entry["open"] = running.get(entry["key"], 0)
-    decisions: dict[str, dict[str, Any]] = {}
+    tables: dict[str, dict[str, Any]] = {}
     for row in uow.session.execute(select(DecisionVersion).order_by(DecisionVersion.key,
                                                                     DecisionVersion.version.desc())).scalars():
-        entry = decisions.setdefault(row.key, {"key": row.key, "name": row.name, "latest": row.version,
+        entry = tables.setdefault(row.key, {"key": row.key, "name": row.name, "latest": row.version,
                                                "versions": []})
-        entry["versions"].append({"version": row.version, "deployed_by": row.deployed_by,
-                                  "at": _aware(row.deployed_at), "sha256": row.sha256})
-    return {"processes": list(processes.values()), "decisions": list(decisions.values())}
+        entry["versions"].append({**decisions.version_view(row), "at": _aware(row.deployed_at)})
+    return {"processes": list(processes.values()), "decisions": list(tables.values())}
 
 
 def decision_tests(uow: UnitOfWork, actor: Actor, key: str, version: int) -> str:

@@ -35,8 +35,9 @@ def test_set_up_deploy_users_tokens_and_verify(url: str, tmp_path: Path) -> None
     assert run(["db", "upgrade"], url).returncode == 0
     deployed = run(["deploy", "processes"], url)
     assert deployed.returncode == 0, deployed.stderr
-    assert "response v1 deployed" in deployed.stdout
-    assert "response v1 unchanged" in run(["deploy", "processes/response"], url).stdout
+    assert "response: installed — v1: it had no version yet" in deployed.stdout
+    assert "response: unchanged — v1 by cli (seed) in force is the bundled file" in \
+        run(["deploy", "processes/response"], url).stdout
     added = run(["user", "add", "nina", "--role", "resolver", "--password", "s3cret"], url)
     assert added.returncode == 0 and "resolver" in added.stdout
     assert run(["user", "add", "nina", "--role", "resolver", "--password", "x"], url).returncode != 0

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine.services import instances
+from engine.services import instances, seeding
+from engine.services.bundles import folder_bundle
 from tests.conftest import ALICE, IVAN
+from tests.support import OWNER, PROCESSES
 from tests.web.conftest import make_app, sign_in
 from tests.web.support import USERS, fresh_db, open_task
 
@@ -37,6 +39,7 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "upload": ("/processes/upload", OWNERS),
     "table editor": ("/decisions/priority/editor", OWNERS),
     "table examples": ("/decisions/priority/versions/1/tests.json", CATALOGUE),
+    "proposal from the bundled processes": ("/processes/proposals/{proposal}", CATALOGUE),
     "audit trail": ("/audit", TRAIL),
     "trail export csv": ("/audit/export?format=csv", TRAIL),
     "trail export jsonl": ("/audit/export?format=jsonl", TRAIL),
@@ -51,8 +54,11 @@ def world(ui_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     db = fresh_db(ui_template, tmp_path_factory.mktemp("access"))
     key = instances.start(db, IVAN, "response", {"summary": "Printer jams"}).business_key
     alices = instances.start(db, ALICE, "response", {"summary": "Alice's own"}).business_key
+    bundle = folder_bundle(PROCESSES / "response")
+    assert bundle is not None
+    proposal = seeding.seed_bundle(db, bundle, OWNER, "processes/response").proposal
     yield {"client": make_app(db).test_client(), "record": key, "task": open_task(db, key, "record")["id"],
-           "alices": alices}
+           "alices": alices, "proposal": proposal}
     db.dispose()
 
 

@@ -6,4 +6,15 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__)
 
-from web.api import admin, audit, catalogue, messages, openapi, processes, records, tasks, tokens  # noqa: E402,F401
+from web.api import (  # noqa: E402,F401
+    admin,
+    audit,
+    catalogue,
+    messages,
+    openapi,
+    processes,
+    proposals,
+    records,
+    tasks,
+    tokens,
+)

@@ -58,9 +58,19 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
             lanes = json.loads(request.form["lanes"])
         except ValueError:
             raise BadRequest("lanes must be a JSON object") from None
-    bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes)
+    bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment())
     result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
-    return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions}), 201
+    return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions,
+                    "unchanged": result.unchanged}), 201
+
+
+def _origin_and_comment() -> tuple[str, str]:
+    """The deploy comment, and whether the browser's modeller sent it (recorded as the version's origin)."""
+    comment = request.form.get("comment", "").strip()
+    if len(comment) > 2000:
+        raise BadRequest("the comment is longer than 2000 characters", fields={"comment": "too long"})
+    origin = request.form.get("origin", "api")
+    return (origin if origin in ("modeller", "api") else "api"), comment
 
 
 @api.get("/decisions/<key>/versions")
@@ -87,5 +97,6 @@ def deploy_decision(key: str):  # type: ignore[no-untyped-def]
     files = _dmn_files()
     if len(files) != 1:
         raise BadRequest("send one DMN file as the multipart field 'dmn'")
-    result = deploy.deploy_decisions(db(), files[0], actor, key)
+    origin, comment = _origin_and_comment()
+    result = deploy.deploy_decisions(db(), files[0], actor, key, origin=origin, comment=comment)
     return jsonify(result), 201

@@ -32,7 +32,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...] = (
     ("ui.new", "New record", None, ("ui.raise_record",)),
     ("ui.records", "Records", None, ("ui.record",)),
     ("ui.dashboard", "Dashboard", DASHBOARD_ROLES, ()),
-    ("ui.processes", "Processes", CATALOGUE_ROLES, ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor")),
+    ("ui.processes", "Processes", CATALOGUE_ROLES, ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
+                                                                 "ui.proposal")),
     ("ui.trail", "Audit trail", TRAIL_ROLES, ()),
 )
 

@@ -9,7 +9,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest, DeploymentRefused
-from engine.services import decisions, deploy, diffs, reports
+from engine.services import decisions, deploy, diffs, proposals, reports
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.auth import db
@@ -21,7 +21,8 @@ from web.ui.common import OWNER_ROLES, arg_int, page, signed_in, ui
 def processes():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         cat = reports.catalogue(uow, signed_in())
-    return render_template("processes.html", **cat)
+    pending = proposals.list_proposals(db(), signed_in(), "pending")
+    return render_template("processes.html", **cat, proposals=pending)
 
 
 @ui.get("/processes/<key>/diff")
@@ -80,7 +81,8 @@ def _bundle() -> Bundle:
         raise BadRequest("lanes must be a JSON object", fields={"lanes": "must be a JSON object"}) from None
     if not isinstance(lanes, dict):
         raise BadRequest("lanes must be a JSON object", fields={"lanes": "must be a JSON object"})
-    return Bundle(upload.read(), upload.filename, dmn, {str(k): str(v) for k, v in lanes.items()})
+    comment = request.form.get("comment", "").strip()[:2000]
+    return Bundle(upload.read(), upload.filename, dmn, {str(k): str(v) for k, v in lanes.items()}, "upload", comment)
 
 
 @ui.route("/processes/upload", methods=["GET", "POST"])
@@ -104,7 +106,7 @@ def upload():  # type: ignore[no-untyped-def]
             return redirect(url_for("ui.processes") + f"#process-{result.key}")
     status = 422 if (problems or errors) else 200
     return render_template("upload.html", problems=problems, errors=errors, message=message,
-                           lanes=request.form.get("lanes", "")), status
+                           lanes=request.form.get("lanes", ""), comment=request.form.get("comment", "")), status
 
 
 @ui.get("/decisions/<key>/editor")
