@@ -154,11 +154,12 @@ def test_accepting_a_proposal_deploys_it_and_force_replaces_the_owners_version(i
 def test_a_table_the_owner_changed_is_kept_and_a_new_bundled_table_is_offered(install: Install) -> None:
     install.deploy_step()
     dmn = (ROOT / "processes" / "response" / "sla.dmn").read_text()
-    tests = (ROOT / "processes" / "response" / "sla.tests.json").read_text()
-    owned = dmn.replace("<text>\"PT4H\"</text>", "<text>\"PT5H\"</text>", 1)
-    assert owned != dmn
-    data = {"dmn": (io.BytesIO(owned.encode()), "sla.dmn"), "comment": "five hours",
-            "tests": (io.BytesIO(tests.replace('"PT4H"', '"PT5H"', 1).encode()), "sla.tests.json")}
+
+    def annotated(note: str) -> str:  # a rule's annotation changes the table without breaking its examples
+        assert '<rule id="sla_p1">' in dmn
+        return dmn.replace('<rule id="sla_p1">', f'<rule id="sla_p1"><description>{note}</description>', 1)
+
+    data = {"dmn": (io.BytesIO(annotated("ours").encode()), "sla.dmn"), "comment": "our note"}
     assert install.post("/decisions/sla/versions", status=201, data=data)["version"] == 2
 
     assert install.deploy_step()["response"].startswith("response: unchanged")
@@ -166,15 +167,14 @@ def test_a_table_the_owner_changed_is_kept_and_a_new_bundled_table_is_offered(in
 
     folder = install.tmp / "with-new-table"
     shutil.copytree(ROOT / "processes", folder)
-    (folder / "response" / "sla.dmn").write_text(dmn.replace("<text>\"PT4H\"</text>", "<text>\"PT3H\"</text>", 1))
-    (folder / "response" / "sla.tests.json").write_text(tests.replace('"PT4H"', '"PT3H"', 1))
+    (folder / "response" / "sla.dmn").write_text(annotated("bundled"))
     line = install.deploy_step(folder)["response"]
     assert "table file sla.dmn changed: proposal #1" in line
     review = install.get("/proposals/1")
     assert review["diagram_changed"] is False and review["tables_changed"] == ["sla.dmn"]
     (rule,) = review["tables"][0]["diffs"][0]["rules"]
-    assert rule["status"] == "changed" and rule["cells"][0]["before"] == '"PT5H"'
-    assert rule["cells"][0]["after"] == '"PT3H"'
+    assert (rule["rule_id"], rule["status"]) == ("sla_p1", "changed")
+    assert rule["cells"] == [{"column": "annotation", "before": "ours", "after": "bundled"}]
     accepted = install.post("/proposals/1/accept", json={})
     assert accepted["result"]["decisions"]["sla"] == 3 and "process_version" not in accepted["result"]
     assert [v["version"] for v in install.versions()] == [1]
