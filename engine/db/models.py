@@ -129,6 +129,22 @@ class SeedProposal(Base):
     result_json: Mapped[str] = mapped_column(Text, default="{}")  # versions an accept made
 
 
+class ProcessDraft(Base):
+    """An owner's edited diagram saved without deploying: one per process and author, replaced on each save."""
+
+    __tablename__ = "process_draft"
+    __table_args__ = (UniqueConstraint("key", "author"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    author: Mapped[str] = mapped_column(String(80))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    lanes_json: Mapped[str] = mapped_column(Text, default="{}")
+    base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the version it was edited from
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -135,10 +135,21 @@ def compare_xml(key: str, old_xml: bytes | None, new_xml: bytes, base: int | Non
     return compare(key, old, _decision(new_xml, key, "the new table"), base, target)
 
 
-def versions(db: Database, actor: Actor, key: str, base: int, target: int) -> TableDiff:
-    """Deployed version `base` of a table against deployed version `target` (base 0: nothing)."""
+def _reader(actor: Actor) -> None:
     if not actor.has(*READ_ROLES):
         raise NotAllowed("table diffs are for process owners, administrators and auditors")
+
+
+def history(db: Database, actor: Actor, key: str) -> list[dict[str, Any]]:
+    """The versions of a table, oldest first (raises NotFound for an unknown key)."""
+    _reader(actor)
+    with unit_of_work(db, readonly=True) as uow:
+        return decisions.list_versions(uow, key)
+
+
+def versions(db: Database, actor: Actor, key: str, base: int, target: int) -> TableDiff:
+    """Deployed version `base` of a table against deployed version `target` (base 0: nothing)."""
+    _reader(actor)
     with unit_of_work(db, readonly=True) as uow:
         new = decisions.get_version(uow, key, target).dmn_xml.encode("utf-8")
         old = decisions.get_version(uow, key, base).dmn_xml.encode("utf-8") if base > 0 else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class Live:
     db: Database
     errors: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)  # messages a test provokes on purpose (a 422, say)
+    stop: Callable[[], None] = lambda: None  # shuts the server down early (a test that restarts it)
 
     def note(self, text: str) -> None:
         if not any(e in text for e in self.expected):
@@ -84,8 +85,13 @@ def live(browser_template: Path, tmp_path: Path) -> Iterator[Live]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join(timeout=5)
+
     try:
-        yield Live(f"http://127.0.0.1:{server.server_port}", db)
+        yield Live(f"http://127.0.0.1:{server.server_port}", db, stop=stop)
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -41,7 +41,10 @@ def test_grace_adds_a_user_task_and_deploys_version_2(page: Any, live: Live) -> 
     page.wait_for_selector("#dirty-flag:not([hidden])")
     assert page.locator("#properties .bio-properties-panel-header-label").inner_text() == "Check known errors"
 
-    page.click("#btn-deploy")  # refused: 'wizards' is not a role
+    page.click("#btn-deploy")  # lint first: nobody holds 'wizards'
+    page.wait_for_selector("#deploy-dialog:not([hidden])")
+    assert "wizards" in page.inner_text("#warning-list li[data-element-id=kb_check]")
+    page.click("#btn-deploy-confirm")  # refused: 'wizards' is not a role
     page.wait_for_selector("#problems:not([hidden])")
     assert "wizards" in page.inner_text("#problem-list")
     assert page.locator("g.djs-element.itsm-problem[data-element-id=kb_check]").count() == 1
@@ -64,9 +67,14 @@ def test_grace_adds_a_user_task_and_deploys_version_2(page: Any, live: Live) -> 
     shot(page, "modeller")
 
     page.click("#btn-preview-deploy")
+    page.wait_for_selector("#deploy-dialog:not([hidden])")
+    assert page.is_visible("#no-warnings")
+    page.fill("#deploy-comment", "Check known errors before restoring")
+    page.click("#btn-deploy-confirm")
     page.wait_for_selector("#editor-status.is-ok")
     assert "version 2" in page.inner_text("#editor-status")
-    assert page.inner_text("#btn-deploy") == "Deploy as v3"
+    assert page.inner_text("#btn-deploy") == "Deploy as v3…"
+    assert page.inner_text("#version-label") == "editing v2"
 
     # A new record runs on version 2 and reaches the new task.
     page.goto("/new/incident")
@@ -109,4 +117,5 @@ def test_grace_edits_a_decision_table(page: Any, live: Live) -> None:
     page.click("#btn-deploy")
     page.wait_for_selector("#editor-status.is-ok")
     assert "version 2" in page.inner_text("#editor-status")
+    assert page.inner_text("#version-label") == "editing v2"
     shot(page, "decision-table")

@@ -4,7 +4,7 @@ from flask import Response, jsonify, request
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest, NotAllowed
-from engine.services import decisions, deploy
+from engine.services import decisions, deploy, drafts, lint
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
@@ -60,8 +60,11 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
             raise BadRequest("lanes must be a JSON object") from None
     bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment())
     result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
+    if request.form.get("from_draft"):
+        drafts.deployed(db(), actor, result.key)  # type: ignore[arg-type]
+    warnings = lint.lint_bpmn(db(), actor, result.key, bundle.bpmn, bundle.lanes or None)  # type: ignore[arg-type]
     return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions,
-                    "unchanged": result.unchanged}), 201
+                    "unchanged": result.unchanged, "warnings": warnings}), 201
 
 
 def _origin_and_comment() -> tuple[str, str]:

@@ -51,6 +51,8 @@ async function deploy() {
     if (tests.trim() && tests.trim() !== '[]') {
       form.append('tests', new Blob([tests], { type: 'application/json' }), `${key}.tests.json`);
     }
+    form.append('comment', document.getElementById('deploy-comment').value);
+    form.append('origin', 'modeller');
     const result = await post(root.dataset.deployUrl, form);
     if (result.status === 201) {
       hideProblems();
@@ -61,8 +63,10 @@ async function deploy() {
         setStatus(`Nothing to deploy: the table is the same as version ${version}.`, 'ok');
       } else {
         root.dataset.latest = String(version);
+        document.getElementById('deploy-comment').value = '';
         setStatus(`Deployed table ${key} version ${version}. It is used from the next evaluation on.`, 'ok');
       }
+      document.getElementById('version-label').textContent = `editing v${version}`;
       deployButton.textContent = `Deploy as v${version + 1}`;
     } else if (result.status === 422 && result.body && result.body.error.details.problems) {
       const problems = result.body.error.details.problems;

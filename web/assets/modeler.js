@@ -1,6 +1,7 @@
 // The process owners' modeller: bpmn-js with the Camunda Platform 7 moddle and properties panel, so forms,
-// lanes and candidate groups are editable; Preview changes (diff against the latest deployed version) and
-// Deploy (a new version through the JSON API) with refused problems shown on the diagram.
+// lanes and candidate groups are editable; Preview changes (diff against the latest deployed version), Save
+// draft (kept on the server, not deployed) and Deploy (lint warnings first, a comment, then a new version
+// through the JSON API) with refused problems and warnings shown on the diagram.
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule,
@@ -23,8 +24,12 @@ const root = document.getElementById('modeller-root');
 const key = root.dataset.key;
 let latest = Number(root.dataset.latest);
 const lanes = JSON.parse(root.dataset.lanes || '{}');
-const buttons = ['btn-preview', 'btn-deploy', 'btn-download'].map((id) => document.getElementById(id));
-const [previewButton, deployButton, downloadButton] = buttons;
+const buttons = ['btn-preview', 'btn-deploy', 'btn-download', 'btn-save-draft']
+  .map((id) => document.getElementById(id));
+const [previewButton, deployButton, downloadButton, draftButton] = buttons;
+const dialog = document.getElementById('deploy-dialog');
+const confirmButton = document.getElementById('btn-deploy-confirm');
+let fromDraft = root.dataset.fromDraft === 'true';
 const dirty = dirtyTracker();
 
 const modeler = new BpmnModeler({
@@ -50,6 +55,7 @@ function clearMarks() {
   marked.forEach(([id, cls]) => registry.get(id) && canvas.removeMarker(id, cls));
   marked = [];
   overlays.remove({ type: 'itsm-problem' });
+  overlays.remove({ type: 'itsm-warning' });
 }
 
 function mark(id, cls) {
@@ -92,16 +98,76 @@ function refused(problems) {
   showProblems(problems, (problem) => (registry.get(problem.element_id) ? () => show(problem.element_id) : null));
 }
 
+function markWarnings(warnings) {
+  clearMarks();
+  warnings.forEach((warning) => {
+    if (warning.element_id && mark(warning.element_id, 'itsm-warning')) {
+      overlays.add(warning.element_id, 'itsm-warning', {
+        position: { bottom: -8, left: 0 },
+        html: el('div', { className: 'itsm-warning-badge', title: warning.message }, warning.kind.replace(/_/g, ' ')),
+      });
+    }
+  });
+}
+
+function listWarnings(warnings) {
+  const list = document.getElementById('warning-list');
+  list.replaceChildren(...warnings.map((warning) => {
+    const go = registry.get(warning.element_id) ? () => show(warning.element_id) : null;
+    const label = go ? el('button', { type: 'button', onclick: go }, warning.element_id) : null;
+    return el('li', { 'data-element-id': warning.element_id || '', 'data-kind': warning.kind },
+      label, label ? ': ' : '', warning.message);
+  }));
+  document.getElementById('warning-count').textContent = `${warnings.length} warning${warnings.length === 1 ? '' : 's'}.`;
+  document.getElementById('warnings').hidden = warnings.length === 0;
+  document.getElementById('no-warnings').hidden = warnings.length !== 0;
+}
+
+function withLanes(form) {
+  if (Object.keys(lanes).length) form.append('lanes', JSON.stringify(lanes));
+  return form;
+}
+
+// Deploy, step one: the lint warnings of the diagram as it is now, and a comment.
+async function openDeploy() {
+  hideProblems();
+  document.getElementById('preview').hidden = true;
+  setStatus('Checking the diagram…');
+  try {
+    const result = await post(root.dataset.lintUrl, withLanes(bpmnForm(await currentXml())));
+    if (result.status !== 200) {
+      setStatus(errorMessage(result, 'could not check the diagram'), 'error');
+      return;
+    }
+    markWarnings(result.body.warnings);
+    listWarnings(result.body.warnings);
+    setStatus('');
+    dialog.hidden = false;
+    document.getElementById('deploy-comment').focus();
+  } catch (err) {
+    setStatus(err.message, 'error');
+  }
+}
+
+function setVersionLabel(version) {
+  document.getElementById('version-label').textContent = `editing v${version}`;
+  root.dataset.version = String(version);
+  root.dataset.baseVersion = String(version);
+}
+
 async function deploy() {
   buttons.forEach((b) => { b.disabled = true; });
+  confirmButton.disabled = true;
   hideProblems();
   setStatus('Validating and deploying…');
   try {
-    const form = bpmnForm(await currentXml());
-    if (Object.keys(lanes).length) form.append('lanes', JSON.stringify(lanes));
+    const form = withLanes(bpmnForm(await currentXml()));
+    form.append('comment', document.getElementById('deploy-comment').value);
+    form.append('origin', 'modeller');
+    if (fromDraft) form.append('from_draft', '1');
     const result = await post(root.dataset.deployUrl, form);
+    dialog.hidden = true;
     if (result.status === 201) {
-      clearMarks();
       hideProblems();
       document.getElementById('preview').hidden = true;
       dirty.set(false);
@@ -110,9 +176,15 @@ async function deploy() {
         setStatus(`Nothing to deploy: the diagram is the same as version ${version}.`, 'ok');
       } else {
         latest = version;
+        fromDraft = false;
+        const notice = document.getElementById('draft-notice');
+        if (notice) notice.remove();
         setStatus(`Deployed ${key} version ${version}. New records use it; running ones stay on theirs.`, 'ok');
       }
-      deployButton.textContent = `Deploy as v${latest + 1}`;
+      setVersionLabel(latest);
+      document.getElementById('deploy-comment').value = '';
+      deployButton.textContent = `Deploy as v${latest + 1}…`;
+      document.getElementById('deploy-title').textContent = `Deploy ${key} as v${latest + 1}`;
       document.getElementById('preview-title').textContent = `Changes against v${latest}`;
       root.dataset.latest = String(latest);
     } else if (result.status === 422 && result.body && result.body.error.details.problems) {
@@ -125,6 +197,33 @@ async function deploy() {
     setStatus(`Not deployed: ${err.message}`, 'error');
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
+    confirmButton.disabled = false;
+  }
+}
+
+async function saveDraft() {
+  draftButton.disabled = true;
+  setStatus('Saving the draft…');
+  try {
+    const form = withLanes(bpmnForm(await currentXml()));
+    form.append('base_version', root.dataset.baseVersion);
+    const result = await post(root.dataset.draftUrl, form);
+    if (result.status !== 200) {
+      setStatus(`Draft not saved: ${errorMessage(result, 'the server refused')}`, 'error');
+      return;
+    }
+    fromDraft = true;
+    dirty.set(false);
+    markWarnings(result.body.warnings);
+    const when = new Date(result.body.saved_at).toLocaleTimeString();
+    const count = result.body.warnings.length;
+    setStatus(`Draft saved at ${when}; not deployed.${count ? ` ${count} lint warning(s) marked on the diagram.` : ''}`,
+      'ok');
+    document.getElementById('version-label').textContent = `editing your draft (saved ${when})`;
+  } catch (err) {
+    setStatus(`Draft not saved: ${err.message}`, 'error');
+  } finally {
+    draftButton.disabled = false;
   }
 }
 
@@ -170,18 +269,24 @@ async function load() {
 }
 
 modeler.on('commandStack.changed', () => dirty.set(true));
-deployButton.addEventListener('click', deploy);
+deployButton.addEventListener('click', openDeploy);
+confirmButton.addEventListener('click', deploy);
+document.getElementById('btn-deploy-cancel').addEventListener('click', () => {
+  dialog.hidden = true;
+  clearMarks();
+});
+draftButton.addEventListener('click', saveDraft);
 previewButton.addEventListener('click', preview);
-document.getElementById('btn-preview-deploy').addEventListener('click', deploy);
+document.getElementById('btn-preview-deploy').addEventListener('click', openDeploy);
 document.getElementById('btn-preview-close').addEventListener('click', () => {
   document.getElementById('preview').hidden = true;
   clearMarks();
 });
 downloadButton.addEventListener('click', async () => download(await currentXml(), `${key}.bpmn`, 'application/xml'));
 document.addEventListener('keydown', (event) => {
-  if ((event.ctrlKey || event.metaKey) && event.key === 's') { // Ctrl+S: download, as desktop modellers save
+  if ((event.ctrlKey || event.metaKey) && event.key === 's') { // Ctrl+S saves a draft on the server
     event.preventDefault();
-    downloadButton.click();
+    if (!draftButton.disabled) draftButton.click();
   }
 });
 load();

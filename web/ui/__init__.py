@@ -7,6 +7,16 @@ from flask import Flask
 
 
 def register_ui(app: Flask) -> None:
-    from web.ui import auditors, dashboard, owners, pages, proposals, records, staff  # noqa: F401 - they add the routes
+    from web.ui import (  # noqa: F401 - they add the routes
+        auditors,
+        dashboard,
+        lifecycle,
+        owners,
+        pages,
+        proposals,
+        records,
+        staff,
+        tables,
+    )
 
     app.register_blueprint(pages.ui)

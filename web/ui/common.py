@@ -33,7 +33,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...] = (
     ("ui.records", "Records", None, ("ui.record",)),
     ("ui.dashboard", "Dashboard", DASHBOARD_ROLES, ()),
     ("ui.processes", "Processes", CATALOGUE_ROLES, ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
-                                                                 "ui.proposal")),
+                                                                 "ui.proposal", "ui.decision_diff")),
     ("ui.trail", "Audit trail", TRAIL_ROLES, ()),
 )
 

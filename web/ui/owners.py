@@ -9,7 +9,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest, DeploymentRefused
-from engine.services import decisions, deploy, diffs, proposals, reports
+from engine.services import decisions, deploy, diffs, drafts, proposals, reports
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.auth import db
@@ -22,7 +22,11 @@ def processes():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         cat = reports.catalogue(uow, signed_in())
     pending = proposals.list_proposals(db(), signed_in(), "pending")
-    return render_template("processes.html", **cat, proposals=pending)
+    saved: dict[str, list[dict[str, object]]] = {}
+    if signed_in().has(*OWNER_ROLES):
+        for d in drafts.list_drafts(db(), signed_in()):
+            saved.setdefault(str(d["key"]), []).append(d)
+    return render_template("processes.html", **cat, proposals=pending, drafts=saved)
 
 
 @ui.get("/processes/<key>/diff")
@@ -48,8 +52,15 @@ def modeller(key: str):  # type: ignore[no-untyped-def]
     version = arg_int("version") or latest
     if version not in {v["version"] for v in versions}:
         raise BadRequest(f"process {key} has no version {version}")
+    me = signed_in().username
+    saved = drafts.list_drafts(db(), signed_in(), key)
+    mine = next((d for d in saved if d["author"] == me), None)
+    draft_id = arg_int("draft")
+    if draft_id is not None and (mine is None or mine["id"] != draft_id):
+        raise BadRequest(f"you have no draft {draft_id} of {key}")
     return render_template("modeller.html", key=key, version=version, latest=latest, versions=versions,
-                           lanes=lanes)
+                           lanes=lanes, my_draft=mine, draft=mine if draft_id is not None else None,
+                           others_drafts=[d for d in saved if d["author"] != me])
 
 
 @ui.post("/processes/<key>/preview")
