@@ -163,6 +163,8 @@ class ProcessInstance(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     origin_key: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    # The business key of the first record of its chain (origin keys followed back): linked records share it.
+    case_key: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -188,6 +190,18 @@ class HumanTask(Base):
     priority: Mapped[str | None] = mapped_column(String(4), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class RecordParty(Base):
+    """The people a record is for, kept in step with its data: who started it and whom its declared requester
+    and reporter fields name. Visibility and requester-lane tasks are SQL lookups here, never JSON scans."""
+
+    __tablename__ = "record_party"
+    __table_args__ = (Index("ix_record_party_user", "username", "relation"),)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(20), primary_key=True)  # starter / requester / reporter
+    case_key: Mapped[str] = mapped_column(String(40), index=True)
 
 
 class TaskCandidate(Base):

@@ -92,13 +92,16 @@ class ProcessMeta:
     elements: dict[str, ElementMeta] = field(default_factory=dict)
     flows: dict[str, FlowMeta] = field(default_factory=dict)
     lanes: dict[str, str | None] = field(default_factory=dict)
+    # The process's own camunda:properties, in document order and with repeats: what services need to know
+    # about the process (engine/diagram/declarations.py reads them).
+    properties: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "name": self.name, "executable": self.executable,
             "elements": {k: v.to_dict() for k, v in self.elements.items()},
             "flows": {k: asdict(v) for k, v in self.flows.items()},
-            "lanes": self.lanes,
+            "lanes": self.lanes, "properties": [list(p) for p in self.properties],
         }
 
     @classmethod
@@ -107,7 +110,7 @@ class ProcessMeta:
             id=dct["id"], name=dct["name"], executable=dct["executable"],
             elements={k: ElementMeta.from_dict(v) for k, v in dct["elements"].items()},
             flows={k: FlowMeta(**v) for k, v in dct["flows"].items()},
-            lanes=dct["lanes"],
+            lanes=dct["lanes"], properties=[(str(n), str(v)) for n, v in dct.get("properties", [])],
         )
 
     def message_starts(self) -> list[str]:
@@ -189,6 +192,8 @@ def read_processes(root: etree._Element, lane_mapping: dict[str, str] | None = N
             id=proc.get("id", ""), name=proc.get("name") or proc.get("id", ""),
             executable=proc.get("isExecutable", "false") == "true",
         )
+        pm.properties = [(p.get("name", ""), p.get("value", "")) for p in
+                         proc.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)]
         lane_of: dict[str, str] = {}
         for lane in proc.iterfind(".//bpmn:lane", NS):
             lane_name = lane.get("name") or lane.get("id", "")
@@ -225,7 +230,7 @@ def _read_nodes(root: etree._Element, container: etree._Element, pm: ProcessMeta
         elif lane is not None and pm.lanes.get(lane):
             el.roles = [pm.lanes[lane]]  # type: ignore[list-item]
         el.assignee = node.get(f"{{{CAMUNDA_NS}}}assignee")
-        if kind in HUMAN_KINDS:
+        if kind in HUMAN_KINDS or kind == "startEvent":  # a start event's form: what a person starting it fills
             el.form = _form_fields(node)
         el.decision_ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
         el.timer = _timer(node)

@@ -8,8 +8,8 @@ from typing import Any
 
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
-from engine.errors import BadRequest, Conflict, NotAllowed, NotFound
-from engine.services import audit, instances, specs, stepping, users
+from engine.errors import BadRequest, Conflict, NotFound
+from engine.services import audit, instances, policy, specs, stepping, users
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 from engine.services.tasks import task_summary
@@ -24,8 +24,7 @@ LIVE = ("running", "waiting")
 
 
 def _require(actor: Actor, reason: str | None) -> str:
-    if not actor.has("admin"):
-        raise NotAllowed("only administrators do this")
+    policy.require(actor, "administer")
     if not isinstance(reason, str) or not reason.strip():
         raise BadRequest("a reason is required", fields={"reason": "is required"})
     return reason.strip()

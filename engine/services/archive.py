@@ -17,8 +17,8 @@ from sqlalchemy import select
 from engine import clock
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ProcessInstance
-from engine.errors import BadRequest, NotAllowed
-from engine.services import audit
+from engine.errors import BadRequest
+from engine.services import audit, policy
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -47,8 +47,7 @@ def marker(state_json: str, at: datetime) -> dict[str, Any]:
 
 def archive(db: Database, actor: Actor, before: datetime, limit: int | None = None) -> ArchiveResult:
     """Archives completed and cancelled instances that ended before `before`, BATCH per transaction."""
-    if not actor.has("admin"):
-        raise NotAllowed("only administrators archive instances")
+    policy.require(actor, "administer")
     if before.tzinfo is None:
         raise BadRequest("the cut-off needs a time zone")
     if before > clock.now():

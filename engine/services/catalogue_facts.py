@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.db.database import UnitOfWork
+from engine.diagram import declarations
 from engine.diagram.metadata import ProcessMeta
 from engine.services import catalogue
 
@@ -30,8 +31,10 @@ DEFAULT_SERVICE_FIELD = "service"
 
 
 def service_field(meta: ProcessMeta | None) -> str:
-    """The data field that holds a record's service. Until processes declare it, the documented default."""
-    return DEFAULT_SERVICE_FIELD
+    """The data field that holds a record's service: the process's declared `service_field`."""
+    if meta is None:
+        return DEFAULT_SERVICE_FIELD
+    return declarations.read(meta).service_field or DEFAULT_SERVICE_FIELD
 
 
 def provide(ctx: FactContext) -> Provided:

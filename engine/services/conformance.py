@@ -26,6 +26,8 @@ from sqlalchemy import or_, select
 
 from engine.db.database import UnitOfWork
 from engine.db.models import AuditEvent, ProcessInstance, ProcessVersion
+from engine.diagram import declarations
+from engine.diagram.declarations import Declarations
 from engine.diagram.metadata import ProcessMeta
 
 RULES = {
@@ -36,10 +38,6 @@ RULES = {
     "sla_breach_unescalated": "a task finished after its due time and its escalation timer never fired",
     "data_edited": "an administrator edited the record's data",
 }
-# Values of a decision's `approver` output -> the role that must approve.
-APPROVER_ROLES = {"implementing_team": "implementer", "it_manager": "change_manager", "cab": "cab",
-                  "executive_sponsor": "executive_sponsor"}
-NO_APPROVAL_NEEDED = ("implementing_team",)
 REQUESTER_KEYS = ("requester", "reporter", "started_by")
 BATCH = 200
 
@@ -70,6 +68,7 @@ class Model:
     """What the rules need from one deployed version."""
 
     meta: ProcessMeta
+    declarations: Declarations  # approver values -> roles, and the values that need no approval
     approvals: frozenset[str]
     gated: frozenset[str]
     timers_on: dict[str, frozenset[str]]
@@ -123,7 +122,8 @@ def build_model(meta: ProcessMeta) -> Model:
     for el in meta.elements.values():
         if el.attached_to and el.timer is not None:
             timers[el.attached_to].add(el.id)
-    return Model(meta, approvals, approval_gated(meta, approvals), {k: frozenset(v) for k, v in timers.items()},
+    return Model(meta, declarations.read(meta), approvals, approval_gated(meta, approvals),
+                 {k: frozenset(v) for k, v in timers.items()},
                  any(el.kind == "callActivity" for el in meta.elements.values()))
 
 
@@ -197,12 +197,13 @@ class Replay:
             return
         approver = outputs["approver"]
         values = approver if isinstance(approver, list) else [approver]
+        decl = self.model.declarations
         required = outputs.get("approval_required")
         if not isinstance(required, bool):
-            required = any(v not in NO_APPROVAL_NEEDED for v in values)
+            required = any(str(v) not in decl.approval_not_needed for v in values)
         self.demand = {"seq": ev.seq, "approver": approver, "decision": ev.data.get("decision"),
                        "version": ev.data.get("version"), "required": required, "approved": False,
-                       "roles": sorted({APPROVER_ROLES.get(str(v), str(v)) for v in values})}
+                       "roles": sorted({decl.role_for_approver(v) for v in values})}
 
     def on_instance_completed(self, ev: Ev) -> None:
         if self.demand and self.demand["required"] and not self.demand["approved"]:

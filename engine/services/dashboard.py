@@ -18,17 +18,9 @@ from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import AuditEvent, HumanTask, ProcessInstance
 from engine.errors import BadRequest
-from engine.services import tasks
+from engine.services import declared, policy, tasks
 from engine.services.actors import Actor
-from engine.services.reports import (
-    DASHBOARD_ROLES,
-    OPEN_STATUSES,
-    PRIORITIES,
-    RESPONSE_PROCESSES,
-    _aware,
-    _day_start,
-    _require,
-)
+from engine.services.reports import OPEN_STATUSES, PRIORITIES, _aware, _day_start
 
 
 @dataclass
@@ -94,9 +86,19 @@ class Dashboard:
     overdue_count: int = 0
     escalations: int = 0
     escalations_by_element: list[tuple[str, int]] = field(default_factory=list)
-    changes_by_class: list[tuple[str, int]] = field(default_factory=list)
-    changes_by_approver: list[tuple[str, int]] = field(default_factory=list)
-    changes_total: int = 0
+    breakdowns: list[BreakdownCount] = field(default_factory=list)
+    record_processes: list[str] = field(default_factory=list)  # names of the processes whose records count
+
+
+@dataclass
+class BreakdownCount:
+    """Records of one process started in the period, by the value of a declared field."""
+
+    process: str
+    process_name: str
+    field: str
+    rows: list[tuple[str, int]]
+    total: int
 
 
 def _count_sorted(counter: Counter[str], order: tuple[str, ...] = ()) -> list[tuple[str, int]]:
@@ -106,29 +108,34 @@ def _count_sorted(counter: Counter[str], order: tuple[str, ...] = ()) -> list[tu
 
 
 def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
-    """The service-desk measures over a period (records of the response process unless said otherwise):
-    - open work by priority: records open now, by their `priority`; open human tasks;
+    """The service-desk measures over a period, over the records of the processes that declare
+    `dashboard_records` (docs/modelling.md):
+    - open work by priority: records open now, by their priority field; open human tasks;
     - time to respond: start of a record -> first claim or completion of one of its tasks by a person;
     - time to resolve: start -> the record closed (completed), for records closed in the period;
-    - first-line resolution: share of records closed in the period with `resolved_first_line` true;
-    - reopened: share of records closed in the period the user sent back (a `user_confirmed` false) or
-      marked `reopened`;
+    - first-line resolution: share of records closed in the period whose `dashboard_first_line` field is true;
+    - reopened: share of records closed in the period that a completion sent back (its `dashboard_reopened`
+      field answered false);
     - SLA breaches: open tasks past their due time now, and SLA timers fired (escalations) in the period;
-    - changes started in the period by `change_class` and by `approver`."""
-    _require(actor, DASHBOARD_ROLES)
+    - per `dashboard_breakdown`: records of that process started in the period, by the field's value."""
+    policy.require(actor, "dashboard")
     s = uow.session
     board = Dashboard(period)
     now = clock.now()
+    versions = declared.all_versions(uow)
+    counted = sorted(v for v, d in versions.items() if d.measures.records)
+    board.record_processes = sorted({versions[v].name for v in counted})
 
     priorities: Counter[str] = Counter()
-    for (data_json,) in s.execute(select(ProcessInstance.data_json).where(
-            ProcessInstance.status.in_(OPEN_STATUSES), ProcessInstance.process_key.in_(RESPONSE_PROCESSES))):
-        priorities[json.loads(data_json).get("priority") or "none"] += 1
+    for version_id, data_json in s.execute(select(ProcessInstance.process_version_id, ProcessInstance.data_json).where(
+            ProcessInstance.status.in_(OPEN_STATUSES), ProcessInstance.process_version_id.in_(counted))):
+        name = versions[version_id].priority_field
+        priorities[(json.loads(data_json).get(name) if name else None) or "none"] += 1
     board.open_by_priority = [(p, priorities.get(p, 0)) for p in PRIORITIES] + (
         [("none", priorities["none"])] if priorities.get("none") else [])
     board.open_tasks = s.execute(select(func.count()).select_from(HumanTask)).scalar_one()
 
-    in_period = and_(ProcessInstance.process_key.in_(RESPONSE_PROCESSES),
+    in_period = and_(ProcessInstance.process_version_id.in_(counted),
                      ProcessInstance.started_at >= period.start, ProcessInstance.started_at < period.end)
     started = list(s.execute(select(ProcessInstance.id, ProcessInstance.started_at).where(in_period)))
     opened = Counter(_aware(at).date() for _, at in started)  # type: ignore[union-attr]
@@ -142,19 +149,14 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
                                   for i, at in started if i in first_touch])
 
     closed = list(s.execute(select(ProcessInstance.id, ProcessInstance.started_at, ProcessInstance.ended_at,
-                                   ProcessInstance.data_json).where(
-        ProcessInstance.process_key.in_(RESPONSE_PROCESSES), ProcessInstance.status == "completed",
+                                   ProcessInstance.data_json, ProcessInstance.process_version_id).where(
+        ProcessInstance.process_version_id.in_(counted), ProcessInstance.status == "completed",
         ProcessInstance.ended_at >= period.start, ProcessInstance.ended_at < period.end)))
-    board.resolve = Durations.of([_aware(end) - _aware(begin) for _, begin, end, _ in closed])  # type: ignore[operator]
-    closed_days = Counter(_aware(end).date() for _, _, end, _ in closed)  # type: ignore[union-attr]
+    board.resolve = Durations.of([_aware(end) - _aware(begin) for _, begin, end, _, _ in closed])  # type: ignore[operator]
+    closed_days = Counter(_aware(end).date() for _, _, end, _, _ in closed)  # type: ignore[union-attr]
     board.closed_per_day = [(d, closed_days.get(d, 0)) for d in period.days]
-    datas = {i: json.loads(dj) for i, _, _, dj in closed}
-    board.first_line = Ratio(sum(1 for d in datas.values() if d.get("resolved_first_line") is True), len(datas))
-    sent_back = set(s.execute(select(AuditEvent.instance_id).where(
-        AuditEvent.type == "task.completed", AuditEvent.instance_id.in_(list(datas) or [-1]),
-        AuditEvent.data_json.like('%"user_confirmed":false%'))).scalars())
-    board.reopened = Ratio(sum(1 for i, d in datas.items() if i in sent_back or d.get("reopened") is True),
-                           len(datas))
+    board.first_line = _first_line(closed, versions)
+    board.reopened = _reopened(uow, closed, versions)
 
     overdue = (select(HumanTask).where(HumanTask.due_at.is_not(None), HumanTask.due_at <= now)
                .order_by(HumanTask.due_at))
@@ -165,17 +167,41 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
         AuditEvent.type == "timer.fired", AuditEvent.at >= period.start, AuditEvent.at < period.end)))
     board.escalations = len(fired)
     board.escalations_by_element = _count_sorted(Counter(name or el or "timer" for name, el in fired))
-
-    classes: Counter[str] = Counter()
-    approvers: Counter[str] = Counter()
-    for (data_json,) in s.execute(select(ProcessInstance.data_json).where(
-            ProcessInstance.process_key == "change", ProcessInstance.started_at >= period.start,
-            ProcessInstance.started_at < period.end)):
-        data = json.loads(data_json)
-        classes[str(data.get("change_class") or "unclassified")] += 1
-        approvers[str(data.get("approver") or "not decided")] += 1
-        board.changes_total += 1
-    board.changes_by_class = _count_sorted(classes, ("standard", "normal", "emergency", "major"))
-    board.changes_by_approver = _count_sorted(
-        approvers, ("implementing_team", "it_manager", "cab", "executive_sponsor"))
+    board.breakdowns = _breakdowns(uow, period)
     return board
+
+
+def _first_line(closed: list[Any], versions: dict[int, Any]) -> Ratio:
+    answered = [json.loads(data_json).get(versions[v].measures.first_line) is True
+                for _, _, _, data_json, v in closed if versions[v].measures.first_line]
+    return Ratio(sum(answered), len(closed))
+
+
+def _reopened(uow: UnitOfWork, closed: list[Any], versions: dict[int, Any]) -> Ratio:
+    """Records a completion sent back: the version's `dashboard_reopened` field answered false (the trail's
+    canonical JSON has no spaces, so the text match is exact)."""
+    by_field: dict[str, list[int]] = {}
+    for instance_id, _, _, _, v in closed:
+        name = versions[v].measures.reopened
+        if name:
+            by_field.setdefault(name, []).append(instance_id)
+    sent_back: set[int] = set()
+    for name, ids in by_field.items():
+        sent_back |= set(uow.session.execute(select(AuditEvent.instance_id).where(
+            AuditEvent.type == "task.completed", AuditEvent.instance_id.in_(ids),
+            AuditEvent.data_json.like(f'%"{name}":false%'))).scalars())
+    return Ratio(len(sent_back), len(closed))
+
+
+def _breakdowns(uow: UnitOfWork, period: Period) -> list[BreakdownCount]:
+    result = []
+    for key, (_, decl) in declared.latest(uow).items():
+        if not decl.measures.breakdowns:
+            continue
+        datas = [json.loads(d) for d in uow.session.execute(select(ProcessInstance.data_json).where(
+            ProcessInstance.process_key == key, ProcessInstance.started_at >= period.start,
+            ProcessInstance.started_at < period.end)).scalars()]
+        for b in decl.measures.breakdowns:
+            counts = Counter(str(d.get(b.field) or "not set") for d in datas)
+            result.append(BreakdownCount(key, decl.name, b.field, _count_sorted(counts, b.order), len(datas)))
+    return result

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessVersion
-from engine.diagram.metadata import NS, ProcessMeta, read_processes
+from engine.diagram import declarations
+from engine.diagram.metadata import NS, ROLES, ProcessMeta, read_processes
 from engine.diagram.validate import check_process
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
-from engine.errors import DeploymentRefused, NotAllowed, NotFound
-from engine.services import audit, decisions
+from engine.errors import DeploymentRefused, NotFound
+from engine.services import audit, decisions, policy
 from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.spiff import serializer
@@ -62,8 +63,7 @@ def _diff(old: ProcessMeta | None, new: ProcessMeta) -> dict[str, list[str]]:
 
 
 def deploy(db: Database, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner deploys processes")
+    policy.require(actor, "deploy")
     with unit_of_work(db) as uow:
         result = deploy_in(uow, bundle, actor, key)
         uow.commit()
@@ -123,6 +123,7 @@ def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Che
     known_processes = set(processes) | set(uow.session.execute(select(ProcessVersion.key).distinct()).scalars())
     problems.extend(check_process(pm, known_decisions, known_processes, compile_expression, compile_script,
                                   literal_timer))
+    problems.extend(declarations.problems(pm, ROLES))
     spec = subs = None
     try:
         spec, subs = parse_specs(root, bundle.filename, pm.id)
@@ -208,8 +209,7 @@ def list_versions(uow: UnitOfWork, key: str) -> list[dict[str, Any]]:
 def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None = None, *, origin: str = "api",
                      comment: str = "") -> dict[str, Any]:
     """Deploys a DMN file on its own: a new version of each decision in it that changed."""
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner deploys decision tables")
+    policy.require(actor, "deploy")
     if dmn.tests is None:
         dmn.tests = _stored_tests(db, dmn)  # a new version must still pass the examples the table shipped with
     model, problems = decisions.check_dmn(dmn)

@@ -12,11 +12,10 @@ from typing import Any
 from engine.db.database import UnitOfWork
 from engine.diagram.metadata import ElementMeta, FlowMeta, ProcessMeta, read_processes
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
-from engine.errors import BadRequest, NotAllowed
-from engine.services import deploy
+from engine.errors import BadRequest
+from engine.services import deploy, policy
 from engine.services.actors import Actor
 
-READ_ROLES = ("process_owner", "admin", "auditor")
 DRAFT = "draft"
 
 # Element attributes compared, with the words a person reads in the diff.
@@ -153,18 +152,13 @@ def compare(key: str, old: ProcessMeta | None, new: ProcessMeta, base: int | Non
     return diff
 
 
-def _check(actor: Actor, roles: tuple[str, ...]) -> None:
-    if not actor.has(*roles):
-        raise NotAllowed(f"this needs one of the roles {', '.join(roles)}")
-
-
 def _meta(uow: UnitOfWork, key: str, version: int) -> ProcessMeta:
     return ProcessMeta.from_dict(json.loads(deploy.get_version(uow, key, version).meta_json))
 
 
 def versions(uow: UnitOfWork, actor: Actor, key: str, base: int, target: int) -> VersionDiff:
     """Deployed version `base` against deployed version `target` (either order; base 0 = nothing)."""
-    _check(actor, READ_ROLES)
+    policy.require(actor, "compare_versions")
     old = _meta(uow, key, base) if base > 0 else None
     return compare(key, old, _meta(uow, key, target), base or None, target)
 
@@ -172,7 +166,7 @@ def versions(uow: UnitOfWork, actor: Actor, key: str, base: int, target: int) ->
 def draft(uow: UnitOfWork, actor: Actor, key: str, bpmn: bytes, base: int | None = None) -> VersionDiff:
     """An edited diagram, not yet deployed, against the latest (or the given) deployed version of `key`.
     Lanes are read with the base version's lane mapping, so lanes.json mappings do not show as changes."""
-    _check(actor, ("process_owner", "admin"))
+    policy.require(actor, "deploy")
     row = deploy.latest(uow, key) if base is None else deploy.get_version(uow, key, base)
     old = ProcessMeta.from_dict(json.loads(row.meta_json)) if row is not None else None
     mapping = {lane: role for lane, role in (old.lanes if old else {}).items() if role}

@@ -12,15 +12,12 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessDraft
 from engine.errors import NotAllowed, NotFound
-from engine.services import deploy, lint
+from engine.services import deploy, lint, policy
 from engine.services.actors import Actor
-
-OWNER_ROLES = ("process_owner", "admin")
 
 
 def _owner(actor: Actor) -> None:
-    if not actor.has(*OWNER_ROLES):
-        raise NotAllowed("drafts are for process owners and administrators")
+    policy.require(actor, "deploy")
 
 
 def view(row: ProcessDraft) -> dict[str, Any]:

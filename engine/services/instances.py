@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
-from engine.errors import BadRequest, NotAllowed, NotFound
-from engine.services import audit, deploy, facts, keys, messages, specs, stepping
+from engine.errors import BadRequest, NotFound
+from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
@@ -39,25 +39,27 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
     if row is None:
         raise NotFound(f"no process {process_key}")
     lv = specs.loaded(uow, row.id)
-    allowed = _start_roles(lv)
-    if allowed and not actor.has(*allowed):
-        raise NotAllowed(f"starting {process_key} needs one of the roles {', '.join(allowed)}")
+    decl = declared.of_version(uow, row.id)
+    policy.check_start(actor, decl)
     applied = facts.apply(uow, process_key, lv.meta, {}, data, "start", strict=via is None)
     data = applied.values
     if via is not None and isinstance(via.get("payload"), dict) and applied.facts:
         # A message start hands its payload to the diagram too: the facts win there as well.
         via = {**via, "payload": {**via["payload"], **applied.facts}}
-    business_key = keys.next_key(uow, keys.prefix_for(process_key, data))
+    business_key = keys.next_key(uow, decl.prefix_for(data))
     data = {**data, "business_key": business_key, "started_by": actor.username}
     if origin_key:
         data["origin_key"] = origin_key
-    if process_key == "change":
-        data.setdefault("requester", actor.username)
+    if via is None:
+        # A person raising a record is its requester and reporter unless the data names others.
+        for name in decl.party_fields:
+            if data.get(name) in (None, ""):
+                data[name] = actor.username
     runner = Runner.start(lv.spec, lv.subprocess_specs, data, make_decider(uow))
     inst = ProcessInstance(
         process_key=process_key, process_version_id=row.id, version=row.version, business_key=business_key,
         status="running", state_json="{}", data_json="{}", revision=1, started_by=actor.username,
-        started_at=clock.now(), origin_key=origin_key,
+        started_at=clock.now(), origin_key=origin_key, case_key=parties.case_key_for(uow, business_key, origin_key),
     )
     uow.session.add(inst)
     uow.session.flush()
@@ -87,18 +89,6 @@ def _message_start(lv: specs.LoadedVersion, runner: Runner) -> str | None:
     return None
 
 
-def _start_roles(lv: specs.LoadedVersion) -> list[str]:
-    for el in lv.meta.elements.values():
-        if el.kind == "startEvent" and el.properties.get("start_roles"):
-            return [r.strip() for r in el.properties["start_roles"].split(",") if r.strip()]
-    return []
-
-
-def _visible(actor: Actor, inst: ProcessInstance) -> bool:
-    """Requesters see their own records; staff, managers and auditors see all of them."""
-    return actor.sees_everything or inst.started_by == actor.username or bool(actor.roles - {"requester"})
-
-
 def find(uow: UnitOfWork, actor: Actor, ref: str | int) -> ProcessInstance:
     stmt = select(ProcessInstance)
     if isinstance(ref, int) or str(ref).isdigit():
@@ -108,8 +98,7 @@ def find(uow: UnitOfWork, actor: Actor, ref: str | int) -> ProcessInstance:
     inst = uow.session.execute(stmt).scalar_one_or_none()
     if inst is None:
         raise NotFound(f"no instance {ref}")
-    if not _visible(actor, inst):
-        raise NotAllowed("you may not see this instance")
+    policy.check_see_record(uow, actor, inst.id)
     return inst
 
 
@@ -133,9 +122,7 @@ def related(uow: UnitOfWork, inst: ProcessInstance) -> list[dict[str, Any]]:
 
 def list_instances(uow: UnitOfWork, actor: Actor, process: str | None = None, status: str | None = None,
                    q: str | None = None, limit: int = 50, cursor: int | None = None) -> tuple[list, int | None]:
-    stmt = select(ProcessInstance).order_by(ProcessInstance.id.desc())
-    if not (actor.roles - {"requester"}):
-        stmt = stmt.where(ProcessInstance.started_by == actor.username)
+    stmt = select(ProcessInstance).where(policy.visible_records(uow, actor)).order_by(ProcessInstance.id.desc())
     if process:
         stmt = stmt.where(ProcessInstance.process_key == process)
     if status:
@@ -151,8 +138,7 @@ def list_instances(uow: UnitOfWork, actor: Actor, process: str | None = None, st
 
 
 def cancel(db: Database, actor: Actor, ref: str | int, reason: str) -> ProcessInstance:
-    if not actor.has("change_manager", "release_manager", "admin"):
-        raise NotAllowed("only managers and admins cancel instances")
+    policy.require(actor, "cancel")
     if not reason or not reason.strip():
         raise BadRequest("a reason is required", fields={"reason": "is required"})
     with unit_of_work(db) as uow:
@@ -172,8 +158,7 @@ def cancel(db: Database, actor: Actor, ref: str | int, reason: str) -> ProcessIn
 
 
 def retry(db: Database, actor: Actor, ref: str | int, reason: str) -> ProcessInstance:
-    if not actor.has("admin"):
-        raise NotAllowed("only admins retry errored instances")
+    policy.require(actor, "retry")
     if not reason or not reason.strip():
         raise BadRequest("a reason is required", fields={"reason": "is required"})
     with unit_of_work(db) as uow:

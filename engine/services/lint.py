@@ -13,8 +13,8 @@ from engine.db.models import User, UserRole
 from engine.diagram.lint import lint_process
 from engine.diagram.metadata import read_processes
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
-from engine.errors import BadRequest, NotAllowed
-from engine.services import deploy
+from engine.errors import BadRequest
+from engine.services import deploy, policy
 from engine.services.actors import Actor
 
 Warning = dict[str, Any]
@@ -49,7 +49,6 @@ def warnings_in(uow: UnitOfWork, key: str, bpmn: bytes, lanes: dict[str, str] | 
 
 def lint_bpmn(db: Database, actor: Actor, key: str, bpmn: bytes, lanes: dict[str, str] | None = None
               ) -> list[Warning]:
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner checks diagrams before deploying")
+    policy.require(actor, "deploy")
     with unit_of_work(db, readonly=True) as uow:
         return warnings_in(uow, key, bpmn, lanes)

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import Message, MessageSubscription, ProcessInstance
-from engine.errors import BadRequest, NotAllowed, NotFound
-from engine.services import audit, deploy, specs, stepping
+from engine.errors import BadRequest, NotFound
+from engine.services import audit, deploy, policy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -125,8 +125,7 @@ def deliver_pending(db: Database, message_ids: list[int], depth: int = 0) -> Non
 
 def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | None,
          data: dict[str, Any] | None) -> Routing:
-    if not actor.has("integration", "admin"):
-        raise NotAllowed("only integrations and admins post messages")
+    policy.require(actor, "post_message")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a message needs a name", fields={"name": "is required"})
     if data is not None and not isinstance(data, dict):

@@ -14,26 +14,22 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import SeedProposal
 from engine.diagram.metadata import ProcessMeta, read_processes
 from engine.diagram.xmlsafe import parse_xml
-from engine.errors import BadRequest, Conflict, NotAllowed, NotFound
-from engine.services import audit, decisions, deploy, diffs, table_diff
+from engine.errors import BadRequest, Conflict, NotFound
+from engine.services import audit, decisions, deploy, diffs, policy, table_diff
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 
-READ_ROLES = ("process_owner", "admin", "auditor")
-DECIDE_ROLES = ("process_owner", "admin")
 STATUSES = ("pending", "accepted", "dismissed", "superseded")
 
 
 def may_read(actor: Actor) -> None:
-    if not actor.has(*READ_ROLES):
-        raise NotAllowed("proposals are for process owners, administrators and auditors")
+    policy.require(actor, "compare_versions")
 
 
 def may_decide(actor: Actor) -> None:
-    if not actor.has(*DECIDE_ROLES):
-        raise NotAllowed("only a process owner or an administrator accepts or dismisses a proposal")
+    policy.require(actor, "deploy")
 
 
 def _summary(p: SeedProposal) -> dict[str, Any]:

@@ -7,16 +7,15 @@ import json
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.errors import Conflict, NotAllowed
-from engine.services import decisions, deploy
+from engine.errors import Conflict
+from engine.services import decisions, deploy, policy
 from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 
 
 def _owner(actor: Actor) -> None:
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner rolls back")
+    policy.require(actor, "deploy")
 
 
 def _comment(version: int, comment: str) -> str:

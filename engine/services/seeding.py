@@ -21,8 +21,8 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import DecisionVersion, ProcessVersion, SeedProposal
 from engine.diagram.metadata import read_processes
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
-from engine.errors import DeploymentRefused, NotAllowed
-from engine.services import audit, decisions, deploy
+from engine.errors import DeploymentRefused
+from engine.services import audit, decisions, deploy, policy
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.decisions import DmnFile
@@ -56,8 +56,7 @@ def sha(data: bytes | str) -> str:
 
 
 def _check_deployer(actor: Actor) -> None:
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner or an administrator deploys processes")
+    policy.require(actor, "deploy")
 
 
 def _process_key(bundle: Bundle) -> str | None:

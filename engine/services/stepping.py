@@ -15,7 +15,7 @@ from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance, TaskCandidate
 from engine.errors import Conflict
-from engine.services import audit, specs
+from engine.services import audit, declared, parties, specs
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
 from engine.spiff.runtime import Runner, StepLog, json_safe
@@ -99,7 +99,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         fields["next_wakeup_at"] = not_before
 
     data = json_safe(runner.data())
-    new_tasks = _sync_tasks(uow, inst, runner, lv, waiting, data, actor, trail, now)
+    decl = declared.of_version(uow, inst.process_version_id)
+    new_tasks = _sync_tasks(uow, inst, runner, lv, waiting, data, actor, trail, now, decl.priority_field)
     if _catches_messages(lv):
         _sync_subscriptions(uow, inst, waiting)
 
@@ -125,10 +126,12 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         trail.append(NewEvent("message.sent", actor, inst.id, data={"name": thrown.name, "message_id": msg.id}))
 
     # Every change to the instance row is made here, at once, so each step is exactly one versioned UPDATE.
+    before_json = inst.data_json
     fields.update(state_json=json.dumps(runner.state()), data_json=json.dumps(data))
     for name, value in fields.items():
         setattr(inst, name, value)
     _write_instance(uow, inst, seen_revision)
+    parties.sync(uow, inst, decl, before_json, data)
     # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
     foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)
     audit.append(uow, trail, secrets=None if foreign else _secret_fields(lv))
@@ -163,7 +166,7 @@ def _name(lv: specs.LoadedVersion, element_id: str | None) -> str | None:
 
 def _sync_tasks(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.LoadedVersion,
                 waiting: list[Any], data: dict[str, Any], actor: str, trail: list[NewEvent],
-                now: datetime) -> list[HumanTask]:
+                now: datetime, priority_field: str | None) -> list[HumanTask]:
     session = uow.session
     existing = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == inst.id)).scalars()}
     ready = {t.task_id: t for t in runner.ready_tasks()}
@@ -191,14 +194,14 @@ def _sync_tasks(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: spec
             row = existing[tid]
             # A non-interrupting SLA timer that fired leaves the task open and late: it keeps its due time.
             row.due_at = due_by_element.get(rt.element_id, row.due_at)
-            row.priority = _priority(data)
+            row.priority = _priority(data, priority_field)
             continue
         roles = list(el.roles) if el else []
         row = HumanTask(
             id=tid, instance_id=inst.id, process_key=inst.process_key, business_key=inst.business_key,
             element_id=rt.element_id, name=rt.name, lane=el.lane if el else None, roles_json=json.dumps(roles),
             assignee=_assignee(el.assignee if el else None, data), approval=bool(el and el.is_approval),
-            priority=_priority(data), created_at=now, due_at=due_by_element.get(rt.element_id),
+            priority=_priority(data, priority_field), created_at=now, due_at=due_by_element.get(rt.element_id),
         )
         session.add(row)
         session.flush()
@@ -234,8 +237,8 @@ def _names_in(expression: str) -> list[str]:
     return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in ("True", "False")})
 
 
-def _priority(data: dict[str, Any]) -> str | None:
-    value = data.get("priority")
+def _priority(data: dict[str, Any], field_name: str | None) -> str | None:
+    value = data.get(field_name) if field_name else None
     return value if isinstance(value, str) and len(value) <= 4 else None
 
 

@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.errors import BadRequest, NotAllowed
+from engine.errors import BadRequest
 from engine.rules import Decision, DmnParseError, Rule, parse_dmn
-from engine.services import decisions
+from engine.services import decisions, policy
 from engine.services.actors import Actor
-
-READ_ROLES = ("process_owner", "admin", "auditor")
 
 
 @dataclass
@@ -136,8 +134,7 @@ def compare_xml(key: str, old_xml: bytes | None, new_xml: bytes, base: int | Non
 
 
 def _reader(actor: Actor) -> None:
-    if not actor.has(*READ_ROLES):
-        raise NotAllowed("table diffs are for process owners, administrators and auditors")
+    policy.require(actor, "compare_versions")
 
 
 def history(db: Database, actor: Actor, key: str) -> list[dict[str, Any]]:
@@ -158,8 +155,7 @@ def versions(db: Database, actor: Actor, key: str, base: int, target: int) -> Ta
 
 def draft(db: Database, actor: Actor, key: str, xml: bytes) -> TableDiff:
     """An edited table, not yet deployed, against the version in force."""
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner previews table changes")
+    policy.require(actor, "deploy")
     with unit_of_work(db, readonly=True) as uow:
         row = decisions.latest_version(uow, key)
         old = row.dmn_xml.encode("utf-8") if row is not None else None

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, and_, case, or_, select, update
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
-from engine.errors import BadRequest, Conflict, NotAllowed, NotFound, ValidationFailed
-from engine.services import facts, messages, specs, stepping
+from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from engine.services import facts, messages, policy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
-SCOPES = ("mine", "available", "all")
+SCOPES = policy.TABS
 
 
 def task_summary(t: HumanTask) -> dict[str, Any]:
@@ -29,27 +29,25 @@ def task_summary(t: HumanTask) -> dict[str, Any]:
     }
 
 
-def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,
-               limit: int = 50, q: str | None = None) -> list[HumanTask]:
-    if scope not in SCOPES:
-        raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
-    stmt = select(HumanTask)
-    if scope == "mine":
-        stmt = stmt.where(HumanTask.assignee == actor.username)
-    elif scope == "available":
-        roles = sorted(actor.roles)
-        candidates = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(roles))
-        stmt = stmt.where(HumanTask.assignee.is_(None), HumanTask.id.in_(candidates))
-    elif not actor.sees_everything and not actor.has("service_desk"):
-        raise NotAllowed("only managers and auditors list all tasks")
+def inbox_query(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,
+                q: str | None = None) -> Select[Any]:
+    """The open tasks of a scope (policy.task_scope) in the inbox's order, for the API and the pages alike:
+    overdue first, then by priority, then by due time, then oldest: what a service desk picks next."""
+    stmt = select(HumanTask).where(policy.task_scope(uow, actor, scope))
     if process:
         stmt = stmt.where(HumanTask.process_key == process)
-    if q:
-        stmt = stmt.where(or_(HumanTask.business_key.ilike(f"%{q}%"), HumanTask.name.ilike(f"%{q}%")))
-    # Overdue and urgent work first, then oldest: what a service desk picks next.
-    stmt = stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.priority.asc().nulls_last(),
-                         HumanTask.created_at)
-    return list(uow.session.execute(stmt.limit(limit)).scalars())
+    if q and q.strip():
+        like = f"%{q.strip()}%"
+        text_match = HumanTask.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.data_json.ilike(like)))
+        stmt = stmt.where(or_(HumanTask.business_key.ilike(like), HumanTask.name.ilike(like), text_match))
+    overdue = case((and_(HumanTask.due_at.is_not(None), HumanTask.due_at <= clock.now()), 0), else_=1)
+    return stmt.order_by(overdue, HumanTask.priority.is_(None), HumanTask.priority, HumanTask.due_at.is_(None),
+                         HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,
+               limit: int = 50, q: str | None = None) -> list[HumanTask]:
+    return list(uow.session.execute(inbox_query(uow, actor, scope, process, q).limit(limit)).scalars())
 
 
 def _load(uow: UnitOfWork, task_id: str) -> HumanTask:
@@ -59,15 +57,9 @@ def _load(uow: UnitOfWork, task_id: str) -> HumanTask:
     return task
 
 
-def _may_work_on(actor: Actor, task: HumanTask) -> bool:
-    roles = set(json.loads(task.roles_json))
-    return task.assignee == actor.username or bool(roles & actor.roles) or actor.has("admin")
-
-
 def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
     task = _load(uow, task_id)
-    if not (_may_work_on(actor, task) or actor.sees_everything):
-        raise NotAllowed("this task is for another role")
+    policy.check_see_task(uow, actor, task)
     inst = uow.session.get(ProcessInstance, task.instance_id)
     assert inst is not None
     lv = specs.loaded(uow, inst.process_version_id)
@@ -75,6 +67,16 @@ def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
     form = [f.to_dict() for f in el.form] if el else []
     return {**task_summary(task), "form": [_form_view(f) for f in form], "data": json.loads(inst.data_json),
             "documentation": el.properties.get("instructions", "") if el else ""}
+
+
+def first_workable(db: Database, actor: Actor, task_ids: list[str]) -> str | None:
+    """The first of these tasks the actor may complete now (a page follows on to it)."""
+    with unit_of_work(db, readonly=True) as uow:
+        for task_id in task_ids:
+            task = uow.session.get(HumanTask, task_id)
+            if task is not None and policy.task_actions(uow, actor, task)["may_work"]:
+                return task_id
+    return None
 
 
 def _form_view(f: dict[str, Any]) -> dict[str, Any]:
@@ -86,8 +88,7 @@ def _form_view(f: dict[str, Any]) -> dict[str, Any]:
 def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
     with unit_of_work(db) as uow:
         task = _load(uow, task_id)
-        if not (set(json.loads(task.roles_json)) & actor.roles or actor.has("admin")):
-            raise NotAllowed("this task is for another role")
+        policy.check_claim(uow, actor, task)
         if task.assignee == actor.username:
             return task_summary(task)
         result = uow.session.execute(
@@ -107,7 +108,7 @@ def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
 def unclaim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
     with unit_of_work(db) as uow:
         task = _load(uow, task_id)
-        if task.assignee != actor.username and not actor.has("admin"):
+        if not policy.may_unclaim(actor, task):
             raise Conflict("you do not hold this task" if task.assignee else "the task is not claimed")
         task.assignee = None
         from engine.services import audit
@@ -127,16 +128,11 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
             # Task ids are random: a completion for one that is gone is almost always a second click or a
             # colleague who was faster, so this is the "no longer ready" conflict, not a plain 404.
             raise Conflict("the task is no longer ready (completed, withdrawn or unknown)", task_id=task_id)
-        if task.assignee is not None and task.assignee != actor.username:
-            raise NotAllowed(f"task is claimed by {task.assignee}")
-        if task.assignee is None and not (set(json.loads(task.roles_json)) & actor.roles):
-            raise NotAllowed("this task is for another role")
+        policy.check_complete(uow, actor, task)
         inst = stepping.lock_instance(uow, task.instance_id)
         still_open = uow.session.execute(select(HumanTask.id).where(HumanTask.id == task_id)).first()
         if still_open is None:  # completed by someone else while we waited for the lock
             raise Conflict("the task is no longer ready")
-        if task.approval and actor.username in _requesters(inst):
-            raise NotAllowed("separation of duties: the requester may not approve their own record")
         lv = specs.loaded(uow, inst.process_version_id)
         el = lv.meta.elements.get(task.element_id)
         fields = el.form if el else []
@@ -165,11 +161,3 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
     messages.deliver_pending(db, outcome.message_ids)
     return result
 
-
-def _requesters(inst: ProcessInstance) -> set[str]:
-    data = json.loads(inst.data_json)
-    names = {inst.started_by}
-    for key in ("requester", "reporter"):
-        if isinstance(data.get(key), str):
-            names.add(data[key])
-    return names - {"system"}

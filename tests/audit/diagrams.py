@@ -55,7 +55,12 @@ def change_process(process_id: str = "chg", manager_route: str = "it_manager") -
     manager_route: the approver value that routes to the IT manager's task (a wrong one models a routing bug)."""
     cond = '<bpmn:conditionExpression>approver == "{}"</bpmn:conditionExpression>'
     return (
-        f'{HEAD}<bpmn:process id="{process_id}" isExecutable="true"><bpmn:startEvent id="start"/>'
+        f'{HEAD}<bpmn:process id="{process_id}" isExecutable="true">'
+        '<bpmn:extensionElements><camunda:properties>'  # which role each `approver` value stands for
+        '<camunda:property name="approver_roles" value="implementing_team=implementer, it_manager=change_manager,'
+        ' cab=cab, executive_sponsor=executive_sponsor"/>'
+        '<camunda:property name="approval_not_needed" value="implementing_team"/>'
+        '</camunda:properties></bpmn:extensionElements><bpmn:startEvent id="start"/>'
         '<bpmn:userTask id="register" name="Register" camunda:candidateGroups="service_desk">'
         '<bpmn:extensionElements><camunda:formData>'
         '<camunda:formField id="change_class" type="enum"><camunda:value id="standard"/><camunda:value id="normal"/>'

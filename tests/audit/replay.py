@@ -219,7 +219,9 @@ def _auto_values(fields: list[Any], choices: dict[str, Any], used: Counter[str])
     return values
 
 
-def _actor_for(task: dict[str, Any]) -> Actor:
+def _actor_for(task: dict[str, Any], starter: Actor) -> Actor:
+    if "requester" in task["roles"] and not task["assignee"]:
+        return starter  # a requester-lane task is offered to the record's own requester only
     return Actor(task["assignee"] or f"worker_{task['element_id']}", frozenset(task["roles"]) | {"requester"})
 
 
@@ -239,8 +241,8 @@ def _form(db: Database, instance_id: int, element_id: str) -> list[Any]:
 
 
 def _complete(db: Database, raw: RawRun, inst_id: int, task: dict[str, Any], values: dict[str, Any],
-              actor: Actor | None) -> None:
-    tasks.complete(db, actor or _actor_for(task), task["id"], values)
+              actor: Actor | None, starter: Actor) -> None:
+    tasks.complete(db, actor or _actor_for(task, starter), task["id"], values)
     raw.complete(task["element_id"], _accepted_form(db, inst_id, task["id"]))
 
 
@@ -266,7 +268,7 @@ def run_both(db: Database, bpmn: str | bytes, process_id: str, data: dict[str, A
         with time_machine.travel(base + offset, tick=False):
             if isinstance(step, Complete):
                 task = next(t for t in open_tasks(db, key) if t["element_id"] == step.element_id)
-                _complete(db, raw, inst.id, task, step.data, step.actor)
+                _complete(db, raw, inst.id, task, step.data, step.actor, starter)
                 continue
             used: Counter[str] = Counter()
             for _ in range(step.steps):
@@ -275,7 +277,7 @@ def run_both(db: Database, bpmn: str | bytes, process_id: str, data: dict[str, A
                     break
                 task = waiting[0]
                 _complete(db, raw, inst.id, task, _auto_values(_form(db, inst.id, task["element_id"]),
-                                                               step.choices, used), None)
+                                                               step.choices, used), None, starter)
     return raw, key
 
 

@@ -23,6 +23,8 @@ STUB_CHANGE = """<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:message id="stub_msg_raised" name="rfc.raised" />
   <bpmn:message id="stub_msg_implemented" name="change.implemented" />
   <bpmn:process id="change" name="Change (test stub)" isExecutable="true">
+    <bpmn:extensionElements><camunda:properties>
+      <camunda:property name="key_prefix" value="RFC" /></camunda:properties></bpmn:extensionElements>
     <bpmn:startEvent id="stub_start"><bpmn:outgoing>stub_f1</bpmn:outgoing>
       <bpmn:messageEventDefinition messageRef="stub_msg_raised" /></bpmn:startEvent>
     <bpmn:userTask id="stub_implement" name="Implement" camunda:candidateGroups="implementer">

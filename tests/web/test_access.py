@@ -21,17 +21,20 @@ LEADS = frozenset({"alice", "carol", "frank", "grace", "heidi", "admin"})  # ser
 CATALOGUE = frozenset({"grace", "heidi", "admin"})
 OWNERS = frozenset({"grace", "admin"})
 TRAIL = frozenset({"heidi", "admin"})
+# The record is ivan's incident in `response`, whose lanes route work to the service desk, resolvers and
+# requesters: its own people and the staff of those roles see it, besides managers, auditors and admins.
+RECORD = LEADS | {"bob", "ivan"}
 
 PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "inbox": ("/inbox", EVERYONE),
     "inbox, mine": ("/inbox?tab=mine", EVERYONE),
     "inbox, all open": ("/inbox?tab=all", LEADS),
-    "task (service desk's)": ("/tasks/{task}", LEADS),  # its role, managers, the auditor, admin
+    "task (service desk's)": ("/tasks/{task}", LEADS | {"bob"}),  # staff who see the record; not the requester
     "new record": ("/new", EVERYONE),
     "raise an incident": ("/new/incident", EVERYONE),
     "make a request": ("/new/request", EVERYONE),
     "records": ("/records?q=printer", EVERYONE),
-    "record (ivan's)": ("/records/{record}", EVERYONE),
+    "record (ivan's)": ("/records/{record}", RECORD),
     "dashboard": ("/dashboard", LEADS),
     "processes": ("/processes", CATALOGUE),
     "version diff": ("/processes/response/diff", CATALOGUE),

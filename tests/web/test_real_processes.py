@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.db.database import Database, unit_of_work
-from engine.services import deploy, reports, tasks
+from engine.services import deploy, starting, tasks
 from engine.services.bundles import folder_bundle, process_folders
 from tests.conftest import HEIDI, PROCESSES
 from tests.support import OWNER
@@ -20,8 +20,8 @@ from tests.web.support import fresh_db
 START_DATA = {
     "incident": {"summary": "Mail is down", "service": "mail", "description": "no mail since 9",
                  "impact": "high", "urgency": "high"},
-    "request": {"summary": "Access to the CRM", "service": "crm", "query_type": "entitlement",
-                "impact": "low", "urgency": "medium"},
+    "request": {"summary": "Access to the CRM", "service": "crm", "impact": "low", "urgency": "medium"},
+    "question": {"summary": "Where is the VPN guide?", "service": "vpn", "impact": "low", "urgency": "low"},
     "change": {"title": "Upgrade the mail server", "service": "mail", "description": "to the next version",
                "estimated_hours": "8", "users_affected": "300", "critical_service": "true",
                "risk_likelihood": "2", "risk_impact": "3", "backout_plan": "restore the snapshot"},
@@ -64,8 +64,7 @@ def test_a_record_raised_from_each_start_form_shows_its_first_form(
         shipped: tuple[FlaskClient, Database, list[str]], kind: str) -> None:
     client, db, _ = shipped
     with unit_of_work(db) as uow:
-        process = reports.start_options(uow).get(kind)
-    assert process, f"no shipped process takes a new {kind}"
+        process = starting.option(uow, kind).process
     token = sign_in(client, "admin")
     response = client.post(f"/new/{kind}", data={"csrf_token": token, **START_DATA[kind]})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]

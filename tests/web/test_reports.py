@@ -12,7 +12,7 @@ from engine.diagram.metadata import read_processes
 from engine.diagram.xmlsafe import parse_xml
 from engine.errors import BadRequest, NotAllowed
 from engine.services import dashboard as measures
-from engine.services import diffs, instances, reports
+from engine.services import diffs, instances, reports, starting
 from tests.conftest import ALICE, BOB, CAROL, GRACE, HEIDI, IVAN
 from tests.support import deploy_xml
 from tests.web.support import FIXTURES, closed_incident, seed_history
@@ -70,8 +70,14 @@ def test_dashboard_measures(ui_db: Database) -> None:
 
 
 CHANGE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
   <bpmn:process id="change" name="Change (stub)" isExecutable="true">
+    <bpmn:extensionElements><camunda:properties>
+      <camunda:property name="dashboard_breakdown" value="change_class: standard, normal, emergency, major"/>
+      <camunda:property name="dashboard_breakdown" value="approver: implementing_team, it_manager, cab"/>
+      <camunda:property name="start.change.label" value="Request a change"/>
+    </camunda:properties></bpmn:extensionElements>
     <bpmn:laneSet id="ls"><bpmn:lane id="l" name="Change manager"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>
       <bpmn:flowNodeRef>assess</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
     <bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
@@ -92,11 +98,12 @@ def test_first_line_resolution_and_changes_are_read_from_the_data(ui_db: Databas
         instances.start(ui_db, CAROL, "change", {"change_class": cls, "approver": approver})
     with unit_of_work(ui_db) as uow:
         board = measures.dashboard(uow, HEIDI, measures.Period.of(None, None))
-        assert reports.start_options(uow)["change"] == "change"
+        assert {o.ref: o.process for o in starting.options(uow)}["change"] == "change"
     assert board.first_line.count == 1 and board.first_line.of == 2 and board.first_line.percent == 50.0
-    assert board.changes_total == 3
-    assert board.changes_by_class == [("standard", 1), ("normal", 2)]
-    assert board.changes_by_approver == [("implementing_team", 1), ("cab", 2)]
+    by_class, by_approver = board.breakdowns
+    assert (by_class.process, by_class.field, by_class.total) == ("change", "change_class", 3)
+    assert by_class.rows == [("standard", 1), ("normal", 2)]
+    assert by_approver.rows == [("implementing_team", 1), ("cab", 2)]
 
 
 def test_trail_and_catalogue_need_their_roles(ui_db: Database) -> None:
@@ -114,15 +121,16 @@ def test_trail_and_catalogue_need_their_roles(ui_db: Database) -> None:
 
 def test_inbox_refuses_the_all_tab_to_requesters(ui_db: Database) -> None:
     with unit_of_work(ui_db) as uow:
-        assert reports.inbox_tabs(IVAN) == ["available", "mine"]
-        assert reports.inbox_tabs(ALICE) == ["available", "mine", "all"]
+        assert reports.inbox_tabs(IVAN) == ["todo", "available", "mine"]
+        assert reports.inbox_tabs(ALICE) == ["todo", "available", "mine", "all"]
         with pytest.raises(NotAllowed):
             reports.inbox(uow, IVAN, "all")
 
 
 def test_start_options_follow_what_is_deployed(ui_db: Database) -> None:
     with unit_of_work(ui_db) as uow:
-        assert reports.start_options(uow) == {"incident": "response", "request": "response"}
+        assert [(o.ref, o.process) for o in starting.options(uow)] == [
+            ("incident", "response"), ("request", "response"), ("question", "response")]
 
 
 def _meta(text: str):  # type: ignore[no-untyped-def]

@@ -244,9 +244,8 @@ TRIAGE = """<?xml version="1.0" encoding="UTF-8"?>
 def test_triage_takes_new_records_when_deployed(client: FlaskClient, ui_db: Database) -> None:
     deploy_xml(ui_db, TRIAGE)
     token = sign_in(client, "ivan")
-    response = client.post("/new/request", data={"csrf_token": token, "summary": "What is the VPN address?",
-                                                  "service": "vpn", "query_type": "information",
-                                                  "impact": "low", "urgency": "low"})
+    response = client.post("/new/question", data={"csrf_token": token, "summary": "What is the VPN address?",
+                                                   "service": "vpn", "impact": "low", "urgency": "low"})
     key = response.headers["Location"].rsplit("/", 1)[1]
     assert key.startswith("TRI-")
     html = client.get(f"/records/{key}").get_data(as_text=True)

@@ -7,9 +7,9 @@ from flask import jsonify
 from engine.db.database import unit_of_work
 from engine.services import admin, instances
 from web.api import api
-from web.api.helpers import json_body
+from web.api.helpers import act_required, json_body
 from web.api.openapi import PATHS, _json, _op
-from web.auth import current_actor, db, roles_required
+from web.auth import current_actor, db
 
 PATHS.update({
     "/instances/{id}/data": {"post": _op(
@@ -23,7 +23,7 @@ PATHS.update({
 
 
 @api.post("/instances/<ref>/data")
-@roles_required("admin")
+@act_required("administer")
 def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
     body = json_body()
     inst = admin.edit_data(db(), current_actor(), ref, body.get("data"), body.get("reason"))  # type: ignore[arg-type]
@@ -32,7 +32,7 @@ def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
 
 
 @api.post("/tasks/<task_id>/reassign")
-@roles_required("admin")
+@act_required("administer")
 def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     return jsonify(admin.reassign_task(db(), current_actor(), task_id, body.get("username"),  # type: ignore[arg-type]

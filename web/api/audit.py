@@ -10,8 +10,9 @@ from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import audit, audit_bundle, conformance
 from web.api import api
+from web.api.helpers import act_required
 from web.api.openapi import PATHS, _op
-from web.auth import db, roles_required
+from web.auth import db
 
 PATHS.update({
     "/audit/export": {"get": _op("The trail from..to (dates or ISO times) as format=jsonl (a bundle that "
@@ -23,7 +24,7 @@ PATHS.update({
 
 
 @api.get("/audit/verify")
-@roles_required("auditor", "admin")
+@act_required("trail")
 def verify():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         # The checkpoint file, when there is one, is shared with test runs and other databases: entries of
@@ -40,7 +41,7 @@ def _window() -> tuple[datetime | None, datetime | None]:
 
 
 @api.get("/audit/export")
-@roles_required("auditor")
+@act_required("export_trail")
 def export():  # type: ignore[no-untyped-def]
     start, end = _window()
     kind = request.args.get("format", "jsonl")
@@ -62,7 +63,7 @@ def export():  # type: ignore[no-untyped-def]
 
 
 @api.get("/audit/conformance")
-@roles_required("auditor", "admin")
+@act_required("trail")
 def conformance_report():  # type: ignore[no-untyped-def]
     start, end = _window()
     with unit_of_work(db(), readonly=True) as uow:

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import request
 
 from engine.errors import BadRequest
+from engine.services import policy
+from web.auth import current_actor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def act_required(act: str) -> Callable[[F], F]:
+    """An endpoint for those the policy lets do `act` (401 without credentials, 403 otherwise)."""
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            assert actor is not None
+            policy.require(actor, act)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def json_body() -> dict[str, Any]:

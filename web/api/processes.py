@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from engine.db.database import unit_of_work
-from engine.errors import BadRequest, NotAllowed
-from engine.services import decisions, deploy, drafts, lint
+from engine.errors import BadRequest
+from engine.services import decisions, deploy, drafts, lint, policy
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
@@ -95,8 +95,7 @@ def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
 def deploy_decision(key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     assert actor is not None
-    if not actor.has("process_owner", "admin"):
-        raise NotAllowed("only a process owner deploys decision tables")
+    policy.require(actor, "deploy")
     files = _dmn_files()
     if len(files) != 1:
         raise BadRequest("send one DMN file as the multipart field 'dmn'")

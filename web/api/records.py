@@ -6,9 +6,10 @@ from flask import jsonify, request
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import audit, instances
+from engine.services import audit, instances, starting
 from web.api import api
 from web.api.helpers import int_arg, json_body
+from web.api.openapi import OBJ, PATHS, STR, _json, _op
 from web.auth import current_actor, db, login_required
 
 
@@ -76,3 +77,34 @@ def retry_instance(ref: str):  # type: ignore[no-untyped-def]
     inst = instances.retry(db(), current_actor(), ref, str(body.get("reason") or ""))  # type: ignore[arg-type]
     with unit_of_work(db()) as uow:
         return jsonify(instances.view(uow, uow.session.merge(inst)))
+
+
+PATHS.update({
+    "/start-options": {"get": _op("The ways to raise a record the deployed processes declare (label, form fields, "
+                                  "the process it starts), those the caller may start", "records")},
+    "/records": {"post": _op("Raise a record through a start option: the option's form is validated and its "
+                             "fixed values set; it goes through its front-door process when that is deployed",
+                             "records", 201, _json({"option": STR, "data": OBJ}, ["option"]),
+                             (400, 401, 403, 404, 422))},
+})
+
+
+@api.get("/start-options")
+@login_required
+def list_start_options():  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify({"options": [o.to_dict() for o in starting.options(uow, current_actor())]})
+
+
+@api.post("/records")
+@login_required
+def raise_record():  # type: ignore[no-untyped-def]
+    body = json_body()
+    ref, data = body.get("option"), body.get("data") or {}
+    if not isinstance(ref, str) or not ref:
+        raise BadRequest("option is required", fields={"option": "is required"})
+    if not isinstance(data, dict):
+        raise BadRequest("data must be an object", fields={"data": "must be an object"})
+    started = starting.start(db(), current_actor(), ref, data)  # type: ignore[arg-type]
+    return jsonify({"business_key": started.business_key, "process": started.process, "version": started.version,
+                    "next_task": started.next_task}), 201

@@ -15,26 +15,25 @@ from flask import Blueprint, Response, redirect, request, url_for
 from markupsafe import Markup
 
 from engine import clock
-from engine.errors import BadRequest, DomainError, NotAllowed
+from engine.errors import BadRequest, DomainError
+from engine.services import policy
 from engine.services.actors import Actor
-from engine.services.reports import CATALOGUE_ROLES, DASHBOARD_ROLES, TRAIL_ROLES
 from web.auth import current_actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATIC = Path(__file__).resolve().parent.parent / "static"
-OWNER_ROLES = ("process_owner", "admin")
 
 ui = Blueprint("ui", __name__, template_folder="../templates")
 
-# (endpoint, label, roles that see it (None: everyone signed in), the other pages it is "current" for)
-NAV: tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...] = (
+# (endpoint, label, the policy act it needs (None: everyone signed in), the other pages it is "current" for)
+NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.inbox", "Inbox", None, ("ui.task",)),
     ("ui.new", "New record", None, ("ui.raise_record",)),
     ("ui.records", "Records", None, ("ui.record",)),
-    ("ui.dashboard", "Dashboard", DASHBOARD_ROLES, ()),
-    ("ui.processes", "Processes", CATALOGUE_ROLES, ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
-                                                                 "ui.proposal", "ui.decision_diff")),
-    ("ui.trail", "Audit trail", TRAIL_ROLES, ()),
+    ("ui.dashboard", "Dashboard", "dashboard", ()),
+    ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
+                                                "ui.proposal", "ui.decision_diff")),
+    ("ui.trail", "Audit trail", "trail", ()),
 )
 
 
@@ -51,9 +50,9 @@ def signed_in() -> Actor:
     return actor
 
 
-def page(*roles: str) -> Callable[[F], F]:
-    """A page for signed-in users (with one of `roles`, when given). Without a session it sends the browser to
-    sign in and back; with the wrong roles it answers 403 with the error page."""
+def page(act: str | None = None) -> Callable[[F], F]:
+    """A page for signed-in users (who may do `act`, when given: policy.may). Without a session it sends the
+    browser to sign in and back; to someone the policy refuses it answers 403 with the error page."""
 
     def decorate(fn: F) -> F:
         @wraps(fn)
@@ -63,8 +62,8 @@ def page(*roles: str) -> Callable[[F], F]:
                 if request.method == "GET":
                     return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
                 return redirect(url_for("ui.login"))
-            if roles and not actor.has(*roles):
-                raise NotAllowed(f"this page needs one of the roles {', '.join(roles)}")
+            if act is not None:
+                policy.require(actor, act)
             return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -102,7 +101,7 @@ def nav_for(actor: Actor | None) -> list[dict[str, Any]]:
         return []
     current = request.endpoint or ""
     return [{"endpoint": ep, "label": label, "url": url_for(ep), "active": current == ep or current in also}
-            for ep, label, roles, also in NAV if roles is None or actor.has(*roles)]
+            for ep, label, act, also in NAV if act is None or policy.may(actor, act)]
 
 
 def asset(path: str) -> str:
@@ -120,7 +119,7 @@ def vendor_ready(name: str) -> bool:
 def _globals() -> dict[str, Any]:
     actor = actor_or_none()
     return {"actor": actor, "nav": nav_for(actor), "asset": asset, "vendor_ready": vendor_ready,
-            "is_owner": bool(actor and actor.has(*OWNER_ROLES)), "now": clock.now()}
+            "is_owner": bool(actor and policy.may(actor, "deploy")), "now": clock.now()}
 
 
 @ui.after_request

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from engine.errors import Conflict, DeploymentRefused, NotAllowed, NotFound
 from engine.services import drafts, rollback
 from web.auth import db
-from web.ui.common import OWNER_ROLES, page, signed_in, ui
+from web.ui.common import page, signed_in, ui
 
 
 def _comment() -> str:
@@ -17,7 +17,7 @@ def _comment() -> str:
 
 
 @ui.post("/processes/<key>/versions/<int:version>/rollback")
-@page(*OWNER_ROLES)
+@page("deploy")
 def rollback_process(key: str, version: int) -> Response:
     try:
         done = rollback.rollback_process(db(), signed_in(), key, version, _comment())
@@ -30,7 +30,7 @@ def rollback_process(key: str, version: int) -> Response:
 
 
 @ui.post("/decisions/<key>/versions/<int:version>/rollback")
-@page(*OWNER_ROLES)
+@page("deploy")
 def rollback_decision(key: str, version: int) -> Response:
     try:
         done = rollback.rollback_decision(db(), signed_in(), key, version, _comment())
@@ -42,7 +42,7 @@ def rollback_decision(key: str, version: int) -> Response:
 
 
 @ui.post("/processes/<key>/drafts/<int:draft_id>/discard")
-@page(*OWNER_ROLES)
+@page("deploy")
 def discard_draft(key: str, draft_id: int) -> Response:
     try:
         drafts.discard(db(), signed_in(), key, draft_id)

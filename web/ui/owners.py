@@ -9,28 +9,28 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest, DeploymentRefused
-from engine.services import decisions, deploy, diffs, drafts, proposals, reports
+from engine.services import decisions, deploy, diffs, drafts, policy, proposals, reports
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.auth import db
-from web.ui.common import OWNER_ROLES, arg_int, page, signed_in, ui
+from web.ui.common import arg_int, page, signed_in, ui
 
 
 @ui.get("/processes")
-@page(*reports.CATALOGUE_ROLES)
+@page("catalogue")
 def processes():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         cat = reports.catalogue(uow, signed_in())
     pending = proposals.list_proposals(db(), signed_in(), "pending")
     saved: dict[str, list[dict[str, object]]] = {}
-    if signed_in().has(*OWNER_ROLES):
+    if policy.may(signed_in(), "deploy"):
         for d in drafts.list_drafts(db(), signed_in()):
             saved.setdefault(str(d["key"]), []).append(d)
     return render_template("processes.html", **cat, proposals=pending, drafts=saved)
 
 
 @ui.get("/processes/<key>/diff")
-@page(*diffs.READ_ROLES)
+@page("compare_versions")
 def process_diff(key: str):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         versions = deploy.list_versions(uow, key)
@@ -43,7 +43,7 @@ def process_diff(key: str):  # type: ignore[no-untyped-def]
 
 
 @ui.get("/processes/<key>/modeller")
-@page(*OWNER_ROLES)
+@page("deploy")
 def modeller(key: str):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         versions = deploy.list_versions(uow, key)
@@ -64,7 +64,7 @@ def modeller(key: str):  # type: ignore[no-untyped-def]
 
 
 @ui.post("/processes/<key>/preview")
-@page(*OWNER_ROLES)
+@page("deploy")
 def preview_diff(key: str):  # type: ignore[no-untyped-def]
     """The edited diagram (multipart `bpmn`) against the latest deployed version: JSON plus its HTML."""
     upload = request.files.get("bpmn")
@@ -97,7 +97,7 @@ def _bundle() -> Bundle:
 
 
 @ui.route("/processes/upload", methods=["GET", "POST"])
-@page(*OWNER_ROLES)
+@page("deploy")
 def upload():  # type: ignore[no-untyped-def]
     problems: list[dict[str, object]] = []
     errors: dict[str, str] = {}
@@ -121,7 +121,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 
 @ui.get("/decisions/<key>/editor")
-@page(*OWNER_ROLES)
+@page("deploy")
 def dmn_editor(key: str):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         versions = decisions.list_versions(uow, key)
@@ -133,7 +133,7 @@ def dmn_editor(key: str):  # type: ignore[no-untyped-def]
 
 
 @ui.get("/decisions/<key>/versions/<int:version>/tests.json")
-@page(*reports.CATALOGUE_ROLES)
+@page("catalogue")
 def decision_tests(key: str, version: int):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         text = reports.decision_tests(uow, signed_in(), key, version)

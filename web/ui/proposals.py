@@ -9,18 +9,18 @@ from werkzeug.wrappers import Response
 from engine.errors import BadRequest, Conflict, DeploymentRefused
 from engine.services import proposals
 from web.auth import db
-from web.ui.common import OWNER_ROLES, page, signed_in, ui
+from web.ui.common import page, signed_in, ui
 
 
 @ui.get("/processes/proposals/<int:proposal_id>")
-@page(*proposals.READ_ROLES)
+@page("compare_versions")
 def proposal(proposal_id: int) -> str:
     found = proposals.view(db(), signed_in(), proposal_id)
     return render_template("proposal.html", p=found, diff=found["diff"])
 
 
 @ui.post("/processes/proposals/<int:proposal_id>/accept")
-@page(*OWNER_ROLES)
+@page("deploy")
 def accept_proposal(proposal_id: int) -> Response:
     try:
         done = proposals.accept(db(), signed_in(), proposal_id, request.form.get("comment", ""))
@@ -35,7 +35,7 @@ def accept_proposal(proposal_id: int) -> Response:
 
 
 @ui.post("/processes/proposals/<int:proposal_id>/dismiss")
-@page(*OWNER_ROLES)
+@page("deploy")
 def dismiss_proposal(proposal_id: int) -> Response:
     try:
         proposals.dismiss(db(), signed_in(), proposal_id, request.form.get("reason", ""))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import catalogue_facts, reports, tasks
+from engine.services import catalogue_facts, policy, reports, starting, tasks
 from web.auth import db
 from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
@@ -16,11 +16,11 @@ from web.ui.common import page, safe_next, signed_in, ui
 @page()
 def inbox():  # type: ignore[no-untyped-def]
     actor = signed_in()
-    tab = request.args.get("tab", "available")
+    tab = request.args.get("tab", policy.DEFAULT_TAB)
     with unit_of_work(db(), readonly=True) as uow:
         box = reports.inbox(uow, actor, tab, request.args.get("q"), request.args.get("process"))
-        kinds = reports.start_options(uow)
-    return render_template("inbox.html", box=box, kinds=kinds)
+        options = starting.options(uow, actor)
+    return render_template("inbox.html", box=box, options=options)
 
 
 def _back(task_id: str) -> str:
@@ -83,51 +83,42 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("ui.inbox"))
     inst = result["instance"]
     flash(f"Done: {inst['business_key']} is {inst['status']}.", "ok")
-    actor = signed_in()
-    for nxt in result["next_tasks"]:
-        if nxt["assignee"] == actor.username or (nxt["assignee"] is None and set(nxt["roles"]) & actor.roles):
-            return redirect(url_for("ui.task", task_id=nxt["id"]))
-    return redirect(url_for("ui.inbox"))
+    follow = tasks.first_workable(db(), signed_in(), [t["id"] for t in result["next_tasks"]])
+    return redirect(url_for("ui.task", task_id=follow) if follow else url_for("ui.inbox"))
 
 
 @ui.get("/new")
 @page()
 def new():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
-        kinds = reports.start_options(uow)
-    return render_template("new.html", kinds=kinds, forms=forms.START_FORMS)
+        options = starting.options(uow, signed_in())
+    return render_template("new.html", options=options)
 
 
-@ui.route("/new/<kind>", methods=["GET", "POST"])
+@ui.route("/new/<ref>", methods=["GET", "POST"])
 @page()
-def raise_record(kind: str):  # type: ignore[no-untyped-def]
-    if kind not in forms.START_FORMS:
-        abort(404)
+def raise_record(ref: str):  # type: ignore[no-untyped-def]
     actor = signed_in()
     with unit_of_work(db(), readonly=True) as uow:
-        process = reports.start_options(uow).get(kind)
-        choices = catalogue_facts.pickers_for_process(uow, process)
-    spec = forms.START_FORMS[kind]
-    fields = forms.start_fields(kind)
+        try:
+            option = starting.option(uow, ref, actor)
+        except NotFound:
+            return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
+        choices = catalogue_facts.pickers_for_process(uow, option.option.process)
+    fields = [f.to_dict() for f in option.fields]
     values = forms.initial_values(fields, {})
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST" and process:
+    if request.method == "POST":
         values = forms.posted(request.form)
-        data, errors = forms.validate_start(kind, values)
-        if not errors:
-            if kind != "change":
-                data.setdefault("reporter", actor.username)
-            try:
-                started = reports.start_record(db(), actor, kind, data)
-            except ValidationFailed as exc:  # the server's own checks (the catalogue's facts): shown per field
-                errors = exc.details.get("fields", {})
-            else:
-                flash(f"{started.business_key} raised ({started.process} v{started.version}).", "ok")
-                if started.next_task:
-                    return redirect(url_for("ui.task", task_id=started.next_task))
-                return redirect(url_for("ui.record", ref=started.business_key))
-        status = 422
-    return render_template("raise.html", kind=kind, spec=spec, process=process,
-                           fields=pickers.apply(forms.prepare(fields, values, errors), choices), errors=errors), (
-        status if process else 404)
+        try:
+            started = starting.start(db(), actor, ref, values)
+        except ValidationFailed as exc:  # the form's checks and the server's own (the catalogue's facts)
+            errors, status = exc.details.get("fields", {}), 422
+        else:
+            flash(f"{started.business_key} raised ({started.process} v{started.version}).", "ok")
+            if started.next_task:
+                return redirect(url_for("ui.task", task_id=started.next_task))
+            return redirect(url_for("ui.record", ref=started.business_key))
+    return render_template("raise.html", ref=ref, option=option,
+                           fields=pickers.apply(forms.prepare(fields, values, errors), choices), errors=errors), status

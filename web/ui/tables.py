@@ -10,7 +10,7 @@ from web.ui.common import arg_int, page, signed_in, ui
 
 
 @ui.get("/decisions/<key>/diff")
-@page(*table_diff.READ_ROLES)
+@page("compare_versions")
 def decision_diff(key: str) -> str:
     versions = table_diff.history(db(), signed_in(), key)
     target = arg_int("target") or versions[-1]["version"]

@@ -1,0 +1,246 @@
+"""The one place that decides who may see, start, claim, complete, approve and reassign, and who may use each
+page and administrative act. Services, API views and pages all ask here; nothing else compares roles.
+
+The rules:
+- Managers, auditors, process owners and admins (SEE_ALL) see every record and task.
+- Anyone else sees the records they are a party to (they started it, or its declared requester or reporter
+  field names them), every record linked to one of those (origin keys, both ways: the case), the records of
+  the processes that route work to one of their staff roles or that their role owns (`team`), and any
+  record with a task assigned to them.
+- A task for a staff role is offered, unclaimed, to holders of that role. A task for the role everyone holds
+  (EVERYONE, the requester lane) is offered only to that record's requester or reporter (its starter when it
+  names neither), or to staff of the process's owning team.
+- A claimed task is completed by its holder only; an unclaimed one by those it is offered to. An approval
+  is never completed by one of the people the record is for (separation of duties).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
+
+from engine.db.database import UnitOfWork
+from engine.db.models import HumanTask, ProcessInstance, RecordParty, TaskCandidate
+from engine.diagram.declarations import Declarations
+from engine.errors import BadRequest, NotAllowed
+from engine.services import declared, parties
+from engine.services.actors import Actor
+
+EVERYONE = "requester"  # the role every account holds: a task for it belongs to the record's own people
+SEE_ALL = frozenset({"change_manager", "release_manager", "admin", "auditor", "process_owner"})
+ACTING_RELATIONS = ("requester", "reporter")
+TABS = ("todo", "available", "mine", "all")
+DEFAULT_TAB = "todo"
+ALL_TASKS = (*sorted(SEE_ALL), "service_desk")
+
+# Acts that need one of some roles, by name: the pages, the API and the services ask may() / require().
+ACTS: dict[str, tuple[str, ...]] = {
+    "cancel": ("change_manager", "release_manager", "admin"),
+    "retry": ("admin",),
+    "administer": ("admin",),  # edit a record's data, reassign a task, archive
+    "deploy": ("process_owner", "admin"),
+    "catalogue": ("process_owner", "admin", "auditor"),
+    "compare_versions": ("process_owner", "admin", "auditor"),
+    "dashboard": ("service_desk", "change_manager", "release_manager", "process_owner", "auditor", "admin"),
+    "trail": ("auditor", "admin"),
+    "export_trail": ("auditor",),
+    "post_message": ("integration", "admin"),
+}
+ACT_WORDS = {
+    "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
+    "deploy": "deploy processes and tables", "catalogue": "see the process catalogue",
+    "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",
+    "export_trail": "export the trail", "post_message": "post messages",
+}
+
+
+def staff_roles(actor: Actor) -> frozenset[str]:
+    return actor.roles - {EVERYONE}
+
+
+def sees_all(actor: Actor) -> bool:
+    return bool(actor.roles & SEE_ALL)
+
+
+def may(actor: Actor, act: str) -> bool:
+    return actor.has(*ACTS[act])
+
+
+def require(actor: Actor, act: str) -> None:
+    if not may(actor, act):
+        raise NotAllowed(f"only {', '.join(ACTS[act])} may {ACT_WORDS[act]}")
+
+
+# ------------------------------------------------------------------------------------------------- records
+
+def visible_records(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ProcessInstance: the records the actor may see."""
+    if sees_all(actor):
+        return true()
+    staff = staff_roles(actor)
+    by_role = declared.versions_where(uow, lambda d: bool(d.roles & staff)) if staff else []
+    return or_(
+        ProcessInstance.process_version_id.in_(by_role),
+        ProcessInstance.case_key.in_(select(RecordParty.case_key).where(RecordParty.username == actor.username)),
+        ProcessInstance.id.in_(select(HumanTask.instance_id).where(HumanTask.assignee == actor.username)),
+    )
+
+
+def may_see_record(uow: UnitOfWork, actor: Actor, instance_id: int) -> bool:
+    if sees_all(actor):
+        return True
+    stmt = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible_records(uow, actor))
+    return uow.session.execute(stmt).first() is not None
+
+
+def check_see_record(uow: UnitOfWork, actor: Actor, instance_id: int) -> None:
+    if not may_see_record(uow, actor, instance_id):
+        raise NotAllowed("you may not see this record")
+
+
+def may_cancel(actor: Actor, status: str) -> bool:
+    return may(actor, "cancel") and status not in ("completed", "cancelled")
+
+
+# --------------------------------------------------------------------------------------------------- tasks
+
+def _acting_for(actor: Actor) -> Any:
+    """Ids of the records whose requester or reporter the actor is (or that they started, naming neither)."""
+    other = aliased(RecordParty)
+    named = select(RecordParty.instance_id).where(RecordParty.username == actor.username,
+                                                  RecordParty.relation.in_(ACTING_RELATIONS))
+    started_only = select(RecordParty.instance_id).where(
+        RecordParty.username == actor.username, RecordParty.relation == "starter",
+        ~exists().where(other.instance_id == RecordParty.instance_id, other.relation.in_(ACTING_RELATIONS)))
+    return named.union(started_only)
+
+
+def offered(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on HumanTask: unclaimed tasks the actor may take."""
+    return and_(HumanTask.assignee.is_(None), _for(uow, actor))
+
+
+def _for(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
+    """Tasks the actor could take when nobody holds them."""
+    staff = staff_roles(actor)
+    for_staff = HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(staff))))
+    team_versions = declared.versions_where(uow, lambda d: d.team is not None and d.team in staff) if staff else []
+    for_everyone = and_(
+        HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role == EVERYONE)),
+        or_(HumanTask.instance_id.in_(_acting_for(actor)),
+            HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+                ProcessInstance.process_version_id.in_(team_versions))) if team_versions else false()))
+    return or_(for_staff, for_everyone) if staff else for_everyone
+
+
+def tabs(actor: Actor) -> list[str]:
+    return [t for t in TABS if t != "all" or actor.has(*ALL_TASKS)]
+
+
+def task_scope(uow: UnitOfWork, actor: Actor, scope: str) -> ColumnElement[bool]:
+    """mine: claimed by or assigned to the actor; available: offered to them; todo: both (the default tab);
+    all: every open task they may see (managers, auditors, the service desk)."""
+    if scope not in TABS:
+        raise BadRequest(f"scope must be one of {', '.join(TABS)}")
+    if scope == "mine":
+        return HumanTask.assignee == actor.username
+    if scope == "available":
+        return offered(uow, actor)
+    if scope == "todo":
+        return or_(HumanTask.assignee == actor.username, offered(uow, actor))
+    if not actor.has(*ALL_TASKS):
+        raise NotAllowed("only managers, auditors and the service desk list all tasks")
+    return visible_tasks(uow, actor)
+
+
+def visible_tasks(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
+    """Tasks assigned or offered to the actor; for staff, also every task on a record they may see (a
+    requester sees their record's open tasks listed on it, but opens only their own)."""
+    if sees_all(actor):
+        return true()
+    own = or_(HumanTask.assignee == actor.username, offered(uow, actor))
+    if not staff_roles(actor):
+        return own
+    return or_(own, HumanTask.instance_id.in_(select(ProcessInstance.id).where(visible_records(uow, actor))))
+
+
+def _holds(uow: UnitOfWork, task_id: str, clause: ColumnElement[bool]) -> bool:
+    return uow.session.execute(select(HumanTask.id).where(HumanTask.id == task_id, clause)).first() is not None
+
+
+def may_see_task(uow: UnitOfWork, actor: Actor, task: HumanTask) -> bool:
+    return sees_all(actor) or _holds(uow, task.id, visible_tasks(uow, actor))
+
+
+def check_see_task(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+    if not may_see_task(uow, actor, task):
+        raise NotAllowed("this task is for someone else")
+
+
+def is_offered(uow: UnitOfWork, actor: Actor, task: HumanTask) -> bool:
+    return task.assignee is None and _holds(uow, task.id, offered(uow, actor))
+
+
+def may_claim(actor: Actor, task: HumanTask, is_offered_to_actor: bool) -> bool:
+    """An unclaimed task offered to the actor; admins may claim any (an administrative act)."""
+    return task.assignee is None and (is_offered_to_actor or actor.has("admin"))
+
+
+def check_claim(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+    """Admins may claim any task (an administrative act); everyone else what is offered to them."""
+    if task.assignee == actor.username or actor.has("admin"):
+        return
+    if not _holds(uow, task.id, _for(uow, actor)):
+        raise NotAllowed("this task is for someone else")
+
+
+def may_unclaim(actor: Actor, task: HumanTask) -> bool:
+    """True when the actor may give the task back (the holder, or an admin)."""
+    return task.assignee is not None and (task.assignee == actor.username or actor.has("admin"))
+
+
+def check_complete(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+    if task.assignee is not None and task.assignee != actor.username:
+        raise NotAllowed(f"task is claimed by {task.assignee}")
+    if task.assignee is None and not is_offered(uow, actor, task):
+        raise NotAllowed("this task is for someone else")
+    if task.approval:
+        check_separation_of_duties(uow, actor, task)
+
+
+def check_separation_of_duties(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+    """At the completion of an approval: the people the record is for may not approve it."""
+    if actor.username in parties.requesters(uow, task.instance_id):
+        raise NotAllowed("separation of duties: the requester may not approve their own record")
+
+
+def task_actions(uow: UnitOfWork, actor: Actor, task: HumanTask) -> dict[str, bool]:
+    """What a page may offer on a task: exactly what the checks above will let through."""
+    mine = task.assignee == actor.username
+    free_for_me = is_offered(uow, actor, task)
+    approval_ok = True
+    if task.approval and (mine or free_for_me):
+        try:
+            check_separation_of_duties(uow, actor, task)
+        except NotAllowed:
+            approval_ok = False
+    return {"may_work": (mine or free_for_me) and approval_ok,
+            "may_claim": may_claim(actor, task, free_for_me),
+            "may_unclaim": may_unclaim(actor, task)}
+
+
+def check_reassign(actor: Actor) -> None:
+    require(actor, "administer")
+
+
+# ------------------------------------------------------------------------------------------------ starting
+
+def may_start(actor: Actor, decl: Declarations) -> bool:
+    return not decl.start_roles or actor.has(*decl.start_roles)
+
+
+def check_start(actor: Actor, decl: Declarations) -> None:
+    if not may_start(actor, decl):
+        raise NotAllowed(f"starting {decl.key} needs one of the roles {', '.join(decl.start_roles)}")
