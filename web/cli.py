@@ -281,5 +281,9 @@ def archive_cmd(before: str, limit: int | None, as_json: bool) -> None:
         click.echo(f"archived {len(result.archived)} instance(s), {result.bytes_freed} bytes of engine state")
 
 
+from web.cli_migrate import migrate_cmd  # noqa: E402 - a command of its own module, registered here
+
+main.add_command(migrate_cmd)
+
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,6 +150,7 @@ class Replay:
         self.approvals_done = 0
         self.demand: dict[str, Any] | None = None  # the latest decision naming an approver
         self.gated_reported = False
+        self.load: Callable[[int], Model] | None = None  # another version's model, for a migrated instance
 
     def flag(self, rule: str, ev: Ev, message: str, **details: Any) -> None:
         self.found.append(Deviation(rule, message, self.inst.id, self.inst.business_key, self.inst.process_key,
@@ -178,6 +179,11 @@ class Replay:
 
     def on_instance_started(self, ev: Ev) -> None:
         self.requesters |= {ev.actor} | _names(ev.data.get("data") or {})
+
+    def on_instance_migrated(self, ev: Ev) -> None:
+        """Moved to another version (engine/services/migration.py): what follows is read against that one."""
+        if self.load is not None and isinstance(ev.data.get("to_version_id"), int):
+            self.model = self.load(ev.data["to_version_id"])
 
     def on_task_ready(self, ev: Ev) -> None:
         self.ready[str(ev.data.get("task_id"))] = ev
@@ -290,15 +296,25 @@ def report(uow: UnitOfWork, process: str | None = None, start: datetime | None =
            end: datetime | None = None) -> list[Deviation]:
     """Deviations of every instance (of `process`) whose events fall in [start, end), oldest first."""
     models: dict[int, Model] = {}
+
+    def model_of(version_id: int) -> Model:
+        if version_id not in models:
+            row = uow.session.get(ProcessVersion, version_id)
+            assert row is not None
+            models[version_id] = build_model(ProcessMeta.from_dict(json.loads(row.meta_json)))
+        return models[version_id]
+
     found: list[Deviation] = []
     for batch in _instances(uow, process, start, end):
         trails = _events(uow, [i.id for i in batch])
         for inst in batch:
-            if inst.process_version_id not in models:
-                row = uow.session.get(ProcessVersion, inst.process_version_id)
-                assert row is not None
-                models[inst.process_version_id] = build_model(ProcessMeta.from_dict(json.loads(row.meta_json)))
-            found.extend(Replay(inst, models[inst.process_version_id]).run(trails.get(inst.id, [])))
+            trail = trails.get(inst.id, [])
+            # A migrated instance's trail starts on the version it was started on.
+            moved = next((e for e in trail if e.type == "instance.migrated"), None)
+            first = moved.data.get("from_version_id") if moved is not None else None
+            replay = Replay(inst, model_of(first if isinstance(first, int) else inst.process_version_id))
+            replay.load = model_of
+            found.extend(replay.run(trail))
     found = [d for d in found if d.at is None or ((start is None or d.at >= start) and (end is None or d.at < end))]
     return sorted(found, key=lambda d: (d.seq or 0, d.rule))
 

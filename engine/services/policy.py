@@ -41,6 +41,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "retry": ("admin",),
     "administer": ("admin",),  # edit a record's data, reassign a task, archive
     "deploy": ("process_owner", "admin"),
+    "migrate": ("process_owner", "admin"),  # move running records between versions of a process
     "catalogue": ("process_owner", "admin", "auditor"),
     "compare_versions": ("process_owner", "admin", "auditor"),
     "dashboard": ("service_desk", "change_manager", "release_manager", "process_owner", "auditor", "admin"),
@@ -50,7 +51,8 @@ ACTS: dict[str, tuple[str, ...]] = {
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
-    "deploy": "deploy processes and tables", "catalogue": "see the process catalogue",
+    "deploy": "deploy processes and tables", "migrate": "move running records between versions",
+    "catalogue": "see the process catalogue",
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",
     "export_trail": "export the trail", "post_message": "post messages",
 }

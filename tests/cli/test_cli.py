@@ -26,7 +26,7 @@ def url(tmp_path: Path) -> str:
 def test_every_command_has_help(url: str) -> None:
     for cmd in (["--help"], ["db", "upgrade", "--help"], ["deploy", "--help"], ["user", "add", "--help"],
                 ["token", "create", "--help"], ["serve", "--help"], ["worker", "--help"], ["status", "--help"],
-                ["audit", "verify", "--help"], ["seed-demo", "--help"]):
+                ["audit", "verify", "--help"], ["seed-demo", "--help"], ["migrate", "--help"]):
         result = run(cmd, url)
         assert result.returncode == 0 and "Usage:" in result.stdout, (cmd, result.stderr)
 

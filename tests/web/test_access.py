@@ -44,6 +44,7 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "table examples": ("/decisions/priority/versions/1/tests.json", CATALOGUE),
     "proposal from the bundled processes": ("/processes/proposals/{proposal}", CATALOGUE),
     "table diff": ("/decisions/priority/diff?base=0&target=1", CATALOGUE),
+    "move running records": ("/processes/response/migrate", OWNERS),
     "audit trail": ("/audit", TRAIL),
     "trail export csv": ("/audit/export?format=csv", TRAIL),
     "trail export jsonl": ("/audit/export?format=jsonl", TRAIL),

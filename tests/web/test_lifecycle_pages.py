@@ -66,3 +66,19 @@ def test_the_table_diff_page(client: FlaskClient, ui_db: Database) -> None:
     assert client.get("/decisions/priority/diff").status_code == 403
     sign_in(client, "heidi")
     assert client.get("/decisions/priority/diff?base=1&target=9").status_code == 404
+
+
+def test_the_migration_page_refuses_bad_input_and_keeps_it(client: FlaskClient, ui_db: Database) -> None:
+    deploy_xml(ui_db, RESPONSE.replace('name="Restore service"', 'name="Restore"'))
+    token = sign_in(client, "grace")
+    assert "Move running records" in client.get("/processes").get_data(as_text=True)
+    same = client.get("/processes/response/migrate?from=1&to=1")
+    assert same.status_code == 400 and "must differ from from_version" in same.get_data(as_text=True)
+    bad_map = client.get("/processes/response/migrate?from=1&to=2&map=restore")
+    assert bad_map.status_code == 400 and "line 1 of the element map" in bad_map.get_data(as_text=True)
+    unknown = client.get("/processes/response/migrate?from=1&to=2&map=nope+%3D+restore")
+    assert unknown.status_code == 400 and "v1 has no element" in unknown.get_data(as_text=True)
+    empty = client.get("/processes/response/migrate?from=1&to=2").get_data(as_text=True)
+    assert "No running record of response is on v1" in empty
+    no_reason = client.post("/processes/response/migrate", data={"csrf_token": token, "from": "1", "to": "2"})
+    assert no_reason.status_code == 400 and "say why" in no_reason.get_data(as_text=True)

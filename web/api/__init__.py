@@ -12,6 +12,7 @@ from web.api import (  # noqa: E402,F401
     catalogue,
     lifecycle,
     messages,
+    migrations,
     openapi,
     processes,
     proposals,

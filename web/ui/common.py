@@ -32,7 +32,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.records", "Records", None, ("ui.record",)),
     ("ui.dashboard", "Dashboard", "dashboard", ()),
     ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
-                                                "ui.proposal", "ui.decision_diff")),
+                                                "ui.proposal", "ui.decision_diff", "ui.migrate")),
     ("ui.trail", "Audit trail", "trail", ()),
 )
 
