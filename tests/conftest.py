@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from engine.db.database import Database
 from engine.db.migrate import upgrade
 from engine.services.actors import Actor
+from tests.mail_support import smtp  # noqa: F401 - a real SMTP server for the mail tests
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine.db.database import Database
+from engine.services.desk_config import attachment_limits
 from web import errors
 from web.auth import check_csrf, csrf_token
 from web.config import Settings
@@ -22,7 +23,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, **o
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # Room for the largest attachment allowed (desk_config) plus the form around it.
+        MAX_CONTENT_LENGTH=max(4 * 1024 * 1024, attachment_limits().max_bytes + 256 * 1024),
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)

@@ -15,7 +15,7 @@ from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance, TaskCandidate
 from engine.errors import Conflict
-from engine.services import audit, declared, parties, specs
+from engine.services import audit, declared, notify, parties, specs
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
 from engine.spiff.runtime import Runner, StepLog, json_safe
@@ -132,6 +132,7 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         setattr(inst, name, value)
     _write_instance(uow, inst, seen_revision)
     parties.sync(uow, inst, decl, before_json, data)
+    notify.after_step(uow, inst, new_tasks, trail, meta.elements, actor)  # in a savepoint: never fails the step
     # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
     foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)
     audit.append(uow, trail, secrets=None if foreign else _secret_fields(lv))

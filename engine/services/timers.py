@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ProcessInstance, WorkerHeartbeat
-from engine.services import messages, stepping
+from engine.services import messages, notify_sweeps, stepping
 
 LIVE = ("running", "waiting")
 # When a timer is reported due but the engine does not fire it yet (clock skew between our reading and the
 # engine's), look again shortly instead of spinning on it.
 RECHECK = timedelta(seconds=15)
+NOTIFY_EVERY = 30.0
 
 
 @dataclass
@@ -79,9 +80,14 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
     """The worker loop: fire due timers, retry undelivered messages, report liveness."""
     worker_id = worker_id or worker_name()
     total = 0
+    swept = 0.0
     while True:
         result = fire_due(db, actor=f"worker:{worker_id}")
         messages.retry_unrouted(db)
+        # Notifications: SLA warnings and digests every NOTIFY_EVERY seconds, the mail outbox every round.
+        sweep = once or time.monotonic() - swept >= NOTIFY_EVERY
+        notify_sweeps.run_once(db, sweeps=sweep)
+        swept = time.monotonic() if sweep else swept
         heartbeat(db, worker_id, result.instances)
         total += result.instances
         if once or (stop is not None and stop.is_set()):

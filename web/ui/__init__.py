@@ -10,6 +10,7 @@ def register_ui(app: Flask) -> None:
     from web.ui import (  # noqa: F401 - they add the routes
         auditors,
         dashboard,
+        desk,
         lifecycle,
         migrations,
         owners,

@@ -9,6 +9,7 @@ from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import instances, reports
 from web.auth import db
+from web.ui import desk
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
 
 
@@ -33,8 +34,10 @@ def records():  # type: ignore[no-untyped-def]
 @ui.get("/records/<ref>")
 @page()
 def record(ref: str):  # type: ignore[no-untyped-def]
+    actor = signed_in()
     with unit_of_work(db(), readonly=True) as uow:
-        ctx = reports.record_page(uow, signed_in(), ref)
+        ctx = reports.record_page(uow, actor, ref)
+        ctx.update(desk.record_extras(uow, actor, instances.find(uow, actor, ref), ctx["events"]))
     return render_template("record.html", **ctx)
 
 

@@ -1,0 +1,122 @@
+"""The conversation on a record page (comments, attachments), a person's notifications and their choices, and
+the admins' notification templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from engine.db.database import unit_of_work
+from engine.db.models import ProcessInstance
+from engine.errors import BadRequest, TooLarge
+from engine.services import conversation, notifications
+from engine.services.actors import Actor
+from engine.services.desk_config import attachment_limits
+from engine.services.notify_kinds import KINDS
+from web.api.conversation import file_response
+from web.auth import db
+from web.ui.common import actor_or_none, page, safe_next, signed_in, ui
+
+
+def record_extras(uow: Any, actor: Actor, inst: ProcessInstance, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the record page adds for the conversation: entries, the upload limits, and the timeline without
+    internal notes for those who may not read them."""
+    if not conversation.may_use_internal(actor):
+        events = [e for e in events if not conversation.internal_event(e["type"], e["data"])]
+    limits = attachment_limits()
+    return {"conversation": conversation.conversation(uow, actor, inst), "events": events,
+            "may_internal": conversation.may_use_internal(actor), "upload_max": limits.max_bytes,
+            "upload_types": sorted(limits.types)}
+
+
+@ui.app_context_processor
+def _unread() -> dict[str, Any]:
+    actor = actor_or_none()
+    if actor is None:
+        return {"unread_notes": 0}
+    try:
+        with unit_of_work(db(), readonly=True) as uow:
+            return {"unread_notes": notifications.unread_count(uow, actor)}
+    except Exception:  # noqa: BLE001 - a badge must never break a page (the error page included)
+        return {"unread_notes": 0}
+
+
+@ui.post("/records/<ref>/comments")
+@page()
+def post_comment(ref: str):  # type: ignore[no-untyped-def]
+    files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
+    back = safe_next(request.form.get("next"), url_for("ui.record", ref=ref)) + "#conversation"
+    try:
+        result = conversation.post(db(), signed_in(), ref, request.form.get("body", ""),
+                                   request.form.get("visibility", "public"), files)
+    except (BadRequest, TooLarge) as exc:
+        flash(f"Not added: {exc.message}", "error")
+        return redirect(back)
+    added = len(result["attachments"])
+    flash("Comment added." if not added else f"Added {added} file{'s' if added > 1 else ''}.", "ok")
+    return redirect(back)
+
+
+@ui.get("/records/<ref>/attachments/<int:attachment_id>")
+@page()
+def download(ref: str, attachment_id: int):  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        meta, content = conversation.download(uow, signed_in(), ref, attachment_id)
+    return file_response(meta, content)
+
+
+@ui.get("/notifications")
+@page()
+def notifications_page():  # type: ignore[no-untyped-def]
+    actor = signed_in()
+    before = request.args.get("before", "")
+    with unit_of_work(db(), readonly=True) as uow:
+        rows, next_cursor = notifications.listing(uow, actor, request.args.get("unread") == "1", 50,
+                                                  int(before) if before.isdigit() else None)
+        prefs = notifications.preferences(uow, actor)
+    return render_template("notifications.html", rows=rows, next_cursor=next_cursor, prefs=prefs,
+                           unread_only=request.args.get("unread") == "1")
+
+
+@ui.post("/notifications/read")
+@page()
+def notifications_read():  # type: ignore[no-untyped-def]
+    raw = request.form.get("id", "")
+    ids = [int(raw)] if raw.isdigit() else None
+    notifications.mark_read(db(), signed_in(), ids)
+    target = request.form.get("open", "")
+    return redirect(safe_next(target, url_for("ui.notifications_page")))
+
+
+@ui.post("/notifications/preferences")
+@page()
+def notifications_preferences():  # type: ignore[no-untyped-def]
+    choices = {kind: {"in_app": request.form.get(f"{kind}-in_app") == "on",
+                      "email": request.form.get(f"{kind}-email") == "on"} for kind in KINDS}
+    notifications.set_preferences(db(), signed_in(), choices)
+    flash("Your notification settings are saved.", "ok")
+    return redirect(url_for("ui.notifications_page") + "#preferences")
+
+
+@ui.route("/notifications/templates", methods=["GET", "POST"])
+@page(*notifications.TEMPLATE_ROLES)
+def notification_templates():  # type: ignore[no-untyped-def]
+    actor = signed_in()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        kind = request.form.get("kind", "")
+        reset = request.form.get("reset") == "1"
+        try:
+            notifications.set_template(db(), actor, kind, "" if reset else request.form.get("subject", ""),
+                                       "" if reset else request.form.get("body", ""))
+        except BadRequest as exc:
+            errors = {f"{kind}-{k}": v for k, v in exc.details.get("fields", {}).items()} or {kind: exc.message}
+            status = 422
+        else:
+            flash(f"Template “{KINDS[kind].title}” {'reset to the default' if reset else 'saved'}.", "ok")
+            return redirect(url_for("ui.notification_templates") + f"#t-{kind}")
+    with unit_of_work(db(), readonly=True) as uow:
+        rows = notifications.templates(uow, actor)
+    return render_template("notification_templates.html", rows=rows, errors=errors), status
