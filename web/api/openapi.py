@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify
 
 from web.api import api
+from web.api.openapi_desk import desk_paths
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -73,6 +74,7 @@ PATHS: dict[str, Any] = {
     },
     "/decisions/{key}/versions/{version}/dmn": {"get": _op("The DMN XML of a version", "decisions")},
 }
+PATHS.update(desk_paths(_op, _json))
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
