@@ -149,6 +149,20 @@ def worker(once: bool, interval: float) -> None:
         click.echo(f"fired timers on {fired} instance(s)")
 
 
+@main.command("mail-in")
+@click.option("--host", default=lambda: os.environ.get("ITSMFLOW_MAILIN_HOST", "127.0.0.1"))
+@click.option("--port", default=lambda: int(os.environ.get("ITSMFLOW_MAILIN_PORT", "2525")), type=int)
+def mail_in_cmd(host: str, port: int) -> None:
+    """Receive mail for the service desk over SMTP (replies become comments, new mail a record)."""
+    import logging
+
+    from web.mailserver import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    click.echo(f"mail-in on {host}:{port}", err=True)
+    serve(_db(), host, port)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:

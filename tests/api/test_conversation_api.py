@@ -110,3 +110,23 @@ def test_notifications_preferences_and_templates(api: Api) -> None:
     api.post(f"/instances/{key}/comments", "bob", json={"body": "Closing"})
     note = api.get("/notifications?unread=1", "ivan").json["notifications"][0]
     assert note["subject"] == f"[{key}] bob wrote" and note["body"] == "Closing"
+
+
+def test_held_mail_through_the_api(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from engine.services import mail_in
+    from tests.integration.test_mail_in import mail
+
+    monkeypatch.setenv("ITSMFLOW_MAILIN_PROCESS", "response")
+    held = mail_in.receive(api.db, mail("someone@partner.example", "Broken link on the portal", "see title"), [])
+    assert held["status"] == "held"
+    _error(api.get("/inbound-mail", "bob"), 403)
+    [row] = api.get("/inbound-mail", "alice").json["mail"]
+    assert row["from"] == "someone@partner.example" and row["reference"] is None
+    _error(api.post(f"/inbound-mail/{row['id']}/decision", "alice", json={"decision": "later"}), 400)
+    _error(api.post(f"/inbound-mail/{row['id']}/decision", "alice", json={}), 400)
+    _error(api.post("/inbound-mail/99999/decision", "alice", json={"decision": "reject"}), 404)
+    _error(api.post(f"/inbound-mail/{row['id']}/decision", "alice", data="x", content_type="application/json"), 400)
+    done = api.post(f"/inbound-mail/{row['id']}/decision", "alice", json={"decision": "raise"})
+    assert done.status_code == 200 and done.json["status"] == "raised"
+    assert done.json["business_key"].startswith("INC-")
+    assert api.get("/inbound-mail", "alice").json["mail"] == []

@@ -92,3 +92,27 @@ def test_templates_page_for_admins(client: FlaskClient, ui_db: Database) -> None
                                                        "subject": "Yours: $task", "body": "See $link"})
     assert ok.status_code == 302
     assert 'value="Yours: $task"' in client.get("/notifications/templates").get_data(as_text=True)
+
+
+def test_mail_in_page_decides_held_mail(client: FlaskClient, ui_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from engine.services import mail_in
+    from tests.integration.test_mail_in import mail
+
+    key = _record(ui_db)
+    monkeypatch.setenv("ITSMFLOW_MAILIN_PROCESS", "response")
+    first = mail_in.receive(ui_db, mail("a@partner.example", f"Re: [{key}] thanks", "Works now"), [])
+    second = mail_in.receive(ui_db, mail("b@partner.example", "Spam", "Buy"), [])
+    sign_in(client, "bob")
+    assert client.get("/mail-in").status_code == 403
+    token = sign_in(client, "alice")
+    html = client.get("/mail-in").get_data(as_text=True)
+    assert "a@partner.example" in html and f'value="{key}"' in html and ">Mail in<" in html
+    resp = client.post(f"/mail-in/{first['id']}", data={"csrf_token": token, "decision": "comment",
+                                                        "business_key": key}, follow_redirects=True)
+    assert f"Mail from a@partner.example added to {key}" in resp.get_data(as_text=True)
+    resp = client.post(f"/mail-in/{second['id']}", data={"csrf_token": token, "decision": "reject"},
+                       follow_redirects=True)
+    assert "rejected" in resp.get_data(as_text=True) and "No mail waits" in resp.get_data(as_text=True)
+    again = client.post(f"/mail-in/{second['id']}", data={"csrf_token": token, "decision": "raise"},
+                        follow_redirects=True)
+    assert "already decided" in again.get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask import Response, jsonify, request
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import conversation, instances, notifications
+from engine.services import conversation, instances, mail_in, notifications
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.auth import current_actor, db, login_required
@@ -122,3 +122,19 @@ def put_template(kind: str):  # type: ignore[no-untyped-def]
     body = json_body()
     return jsonify(notifications.set_template(db(), current_actor(), kind, body.get("subject"),  # type: ignore[arg-type]
                                               body.get("body")))
+
+
+@api.get("/inbound-mail")
+@login_required
+def held_mail():  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify({"mail": mail_in.held(uow, current_actor())})  # type: ignore[arg-type]
+
+
+@api.post("/inbound-mail/<int:mail_id>/decision")
+@login_required
+def decide_mail(mail_id: int):  # type: ignore[no-untyped-def]
+    body = json_body()
+    key = body.get("business_key")
+    return jsonify(mail_in.decide(db(), current_actor(), mail_id, str(body.get("decision") or ""),  # type: ignore[arg-type]
+                                  key if isinstance(key, str) else None))

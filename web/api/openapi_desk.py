@@ -39,6 +39,11 @@ def desk_paths(op: Callable[..., dict[str, Any]], body: Callable[..., dict[str, 
             "put": op("Change your choices: {preferences: {kind: {in_app, email}}}", "notifications", 200,
                       body({"preferences": OBJ}, ["preferences"]), (400, 401)),
         },
+        "/inbound-mail": {"get": op("Mail held for the service desk's decision (service desk, admin)", "mail")},
+        "/inbound-mail/{mail_id}/decision": {
+            "post": op("Decide on held mail: raise | comment (with business_key) | reject", "mail", 200,
+                       body({"decision": STR, "business_key": STR}, ["decision"]), (400, 401, 403, 404)),
+        },
         "/notification-templates": {"get": op("The wording of each kind (admin)", "notifications")},
         "/notification-templates/{kind}": {
             "put": op("Change a kind's subject and body; both empty restores the default (admin)", "notifications",

@@ -12,6 +12,7 @@ def register_ui(app: Flask) -> None:
         dashboard,
         desk,
         lifecycle,
+        mail,
         migrations,
         owners,
         pages,

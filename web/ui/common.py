@@ -34,6 +34,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
                                                 "ui.proposal", "ui.decision_diff", "ui.migrate")),
     ("ui.trail", "Audit trail", "trail", ()),
+    ("ui.held_mail", "Mail in", "mail_in", ()),
 )
 
 
