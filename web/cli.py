@@ -105,6 +105,20 @@ def user_add(name: str, roles: tuple[str, ...], password: str) -> None:
     click.echo(f"user {name} created with roles {', '.join(sorted(actor.roles))}")
 
 
+@user.command("email")
+@click.argument("name")
+@click.argument("address", required=False, default="")
+def user_email(name: str, address: str) -> None:
+    """Set (or, without ADDRESS, clear) the e-mail address notifications go to."""
+    from engine.services import notifications
+
+    try:
+        value = notifications.set_email(_db(), name, address)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{name}: {value or 'no address of their own'}")
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo users of API.md (password 'demo')."""

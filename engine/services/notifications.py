@@ -129,3 +129,21 @@ def set_template(db: Database, actor: Actor, kind: str, subject: Any, body: Any)
             "kind": kind, "subject": subject, "body": body, "reset": not subject and not body})])
         uow.commit()
         return next(t for t in templates(uow, actor) if t["kind"] == kind)
+
+
+def set_email(db: Database, username: str, address: str | None, by: str = "cli") -> str | None:
+    """A person's own e-mail address (None or "" clears it: then <name>@ITSMFLOW_MAIL_DOMAIN, if set). Audited."""
+    from engine.db.models import User
+    from engine.errors import NotFound
+
+    value = (address or "").strip().lower() or None
+    if value is not None and (len(value) > 320 or "@" not in value or " " in value):
+        raise BadRequest("not an e-mail address", fields={"email": "must look like name@example.org"})
+    with unit_of_work(db) as uow:
+        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {username}")
+        user.email = value
+        audit.append(uow, [NewEvent("user.email_changed", by, data={"username": username, "email": value})])
+        uow.commit()
+    return value

@@ -109,3 +109,21 @@ def events_of_kind(db: Database, kind: str) -> list[dict]:  # type: ignore[type-
     with unit_of_work(db) as uow:
         rows = uow.session.execute(select(AuditEvent).where(AuditEvent.type == kind).order_by(AuditEvent.seq))
         return [audit.event_view(e) for e in rows.scalars()]
+
+
+def test_user_email_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "cli-test"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    assert run("db", "upgrade").returncode == 0
+    assert run("seed-demo").returncode == 0
+    done = run("user", "email", "ivan", "Ivan.Petrov@Example.org")
+    assert done.returncode == 0 and "ivan: ivan.petrov@example.org" in done.stdout
+    bad = run("user", "email", "ivan", "not an address")
+    assert bad.returncode != 0 and "not an e-mail address" in bad.stderr
+    assert "no user nobody" in run("user", "email", "nobody", "a@b.c").stderr
+    assert "no address of their own" in run("user", "email", "ivan").stdout

@@ -30,6 +30,15 @@ def record_extras(uow: Any, actor: Actor, inst: ProcessInstance, events: list[di
             "upload_types": sorted(limits.types)}
 
 
+@ui.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 @ui.app_context_processor
 def _unread() -> dict[str, Any]:
     actor = actor_or_none()

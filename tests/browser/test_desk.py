@@ -1,0 +1,102 @@
+"""The conversation on a record, notifications and held mail in a real browser, at desktop and phone widths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.services import instances, mail_in
+from tests.browser.conftest import Live, shot, sign_in, sign_out
+from tests.conftest import IVAN
+from tests.integration.test_mail_in import mail
+
+PHONE = {"width": 375, "height": 812}
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1, f"the page is {width}px wide"
+
+
+def test_desk_and_requester_talk_on_a_record(page: Any, live: Live, tmp_path: Path) -> None:
+    key = instances.start(live.db, IVAN, "response", {"summary": "Scanner sends blank pages"}).business_key
+    sign_in(page, "alice")
+    page.goto(f"/records/{key}")
+    page.fill("#comment-body", "Which scanner, and since when?")
+    page.click("#comment-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    page.fill("#comment-body", "Firmware 2.1 has this bug; update planned")
+    page.check("#comment-form input[value=internal]")
+    log = tmp_path / "scanner.log"
+    log.write_text("2026-12-01 09:00 scan: blank page\n")
+    page.set_input_files("#comment-files", str(log))
+    page.click("#comment-form button[type=submit]")
+    page.wait_for_selector(".comment.vis-internal")
+    assert page.locator(".comment").count() == 2
+    shot(page, "record-conversation", full_page=False, clip=_clip(page, "#conversation"))
+    sign_out(page)
+
+    sign_in(page, "ivan")
+    assert page.inner_text("#notes-link .notes-count") == "1"
+    page.click("#notes-link")
+    page.wait_for_selector("#notes .note.unread")
+    assert f"[{key}] New comment on {key}" in page.inner_text("#notes")
+    page.click("#notes .note-open")
+    page.wait_for_url(f"**/records/{key}")
+    assert page.locator(".comment").count() == 1  # the internal note and its file are not shown
+    assert "Firmware" not in page.content()
+    page.fill("#comment-body", "The one on floor 2, since Monday.")
+    page.click("#comment-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert page.locator(".comment").count() == 2
+    assert page.locator("#notes-link .notes-count").count() == 0
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"/records/{key}#conversation")
+    page.wait_for_selector("#conversation")
+    shot(page, "record-conversation-phone", full_page=False)
+    page.goto("/notifications")
+    page.uncheck("#comment_added-email")
+    page.click("#preferences-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert not page.is_checked("#comment_added-email") and page.is_checked("#comment_added-in_app")
+    shot(page, "notifications-phone", full_page=True)
+
+
+def test_the_desk_decides_on_mail_from_strangers(page: Any, live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITSMFLOW_MAILIN_PROCESS", "response")
+    mail_in.receive(live.db, mail("olga@partner.example", "Portal login fails", "Error 500 after the password"), [])
+    mail_in.receive(live.db, mail("noreply@ads.example", "Win a cruise", "Click here"), [])
+    sign_in(page, "alice")
+    page.click("nav.main-nav >> text=Mail in")
+    page.wait_for_selector("#held-mail")
+    assert page.locator(".mail-card").count() == 2
+    shot(page, "mail-in")
+    page.click(".mail-card:has-text('Win a cruise') button:has-text('Reject')")
+    page.wait_for_selector(".flash-ok")
+    page.click(".mail-card:has-text('Portal login') button:has-text('Raise a record')")
+    page.wait_for_selector(".flash-ok")
+    assert "raised as INC-" in page.inner_text(".flash-ok")
+    assert "No mail waits" in page.inner_text("main")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    _no_sideways_scroll(page)
+
+
+def test_admin_edits_a_notification_template(page: Any, live: Live) -> None:
+    sign_in(page, "admin")
+    page.goto("/notifications/templates")
+    page.fill("#comment_added-subject", "$author wrote on $business_key")
+    page.click("#t-comment_added button:has-text('Save')")
+    page.wait_for_selector(".flash-ok")
+    assert page.input_value("#comment_added-subject") == "$author wrote on $business_key"
+    assert "customised" in page.inner_text("#t-comment_added h2")
+    shot(page, "notification-templates", clip=_clip(page, "#t-comment_added"))
+
+
+def _clip(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).bounding_box()
+    return {"x": 0, "y": max(box["y"] - 10, 0), "width": page.viewport_size["width"],
+            "height": min(box["height"] + 20, 1400)}
