@@ -100,3 +100,29 @@ def _clip(page: Any, selector: str) -> dict[str, float]:
     box = page.locator(selector).bounding_box()
     return {"x": 0, "y": max(box["y"] - 10, 0), "width": page.viewport_size["width"],
             "height": min(box["height"] + 20, 1400)}
+
+
+def test_the_browsers_audit_export_verifies_offline(page: Any, live: Live, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.web.support import closed_incident
+
+    closed_incident(live.db)
+    sign_in(page, "heidi")
+    page.goto("/audit")
+    with page.expect_download() as download:
+        page.click("#export-bundle")
+    bundle = tmp_path / "bundle.jsonl"
+    download.value.save_as(bundle)
+    first = bundle.read_text().splitlines()[0]
+    assert '"kind":"header"' in first.replace(" ", "") and "itsmflow-audit-bundle" in first
+    root = Path(__file__).resolve().parents[2]
+    checked = subprocess.run([sys.executable, "-m", "web.cli", "audit", "verify-bundle", str(bundle)], cwd=root,
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert '"ok": true' in checked.stdout
+    bundle.write_text(bundle.read_text().replace('"actor":"bob"', '"actor":"eve"', 1))
+    tampered = subprocess.run([sys.executable, "-m", "web.cli", "audit", "verify-bundle", str(bundle)], cwd=root,
+                              capture_output=True, text=True, timeout=120)
+    assert tampered.returncode == 1 and "does NOT verify" in tampered.stderr
