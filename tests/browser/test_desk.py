@@ -126,3 +126,18 @@ def test_the_browsers_audit_export_verifies_offline(page: Any, live: Live, tmp_p
     tampered = subprocess.run([sys.executable, "-m", "web.cli", "audit", "verify-bundle", str(bundle)], cwd=root,
                               capture_output=True, text=True, timeout=120)
     assert tampered.returncode == 1 and "does NOT verify" in tampered.stderr
+
+
+def test_the_modeller_says_it_needs_a_wider_screen_on_a_phone(page: Any, live: Live) -> None:
+    sign_in(page, "grace")
+    page.set_viewport_size(PHONE)
+    page.goto("/processes/response/modeller")
+    page.wait_for_selector("#needs-wider:not([hidden])")
+    assert "needs a wider screen" in page.inner_text("#needs-wider")
+    assert page.locator("#canvas svg").count() == 0  # nothing was started in a space it cannot use
+    _no_sideways_scroll(page)
+    shot(page, "modeller-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})  # turned sideways on a tablet, or a wider window
+    page.wait_for_selector("#modeller-root[data-ready=true]")
+    assert page.is_hidden("#needs-wider")
+    assert page.locator("g.djs-element[data-element-id=restore]").count() == 1

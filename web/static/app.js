@@ -46,6 +46,31 @@
     });
   });
 
+  // Editors that need room (the modeller) are loaded only on a wide enough screen: on a phone the page says
+  // so instead of starting a canvas that cannot work there; widening the window starts it.
+  var wide = document.getElementById('wide-script');
+  if (wide) {
+    var min = Number(wide.dataset.minWidth || 720);
+    var notice = document.getElementById('needs-wider');
+    var editor = document.querySelector('.editor');
+    var load = function () {
+      if (window.innerWidth < min) {
+        if (notice) { notice.hidden = false; }
+        if (editor) { editor.hidden = true; }
+        return false;
+      }
+      if (notice) { notice.hidden = true; }
+      if (editor) { editor.hidden = false; }
+      var script = document.createElement('script');
+      script.src = wide.dataset.src;
+      document.body.appendChild(script);
+      window.removeEventListener('resize', onResize);
+      return true;
+    };
+    var onResize = function () { load(); };
+    if (!load()) { window.addEventListener('resize', onResize); }
+  }
+
   // After a validation error, the summary's links move focus to the field, not just scroll to it.
   document.querySelectorAll('.error-summary a[href^="#f-"]').forEach(function (link) {
     link.addEventListener('click', function (event) {
