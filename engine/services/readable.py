@@ -83,7 +83,7 @@ def field_labels(lv: specs.LoadedVersion) -> dict[str, dict[str, Any]]:
     for el in lv.meta.elements.values():
         for f in el.form:
             if f.id not in found:
-                found[f.id] = {"label": f.label or humanize(f.id),
+                found[f.id] = {"label": f.label or humanize(f.id), "secret": f.secret,
                                "options": {o.get("id", ""): o.get("name", "") for o in f.options or []}}
     return found
 
@@ -96,10 +96,18 @@ def rows(labels: dict[str, dict[str, Any]], data: dict[str, Any], hide: tuple[st
         if key in hide:
             continue
         meta = labels.get(key, {})
-        text = "********" if key in secret and value not in (None, "") else text_of(value, meta.get("options"))
+        hidden = key in secret or meta.get("secret")
+        text = "********" if hidden and value not in (None, "") else text_of(value, meta.get("options"))
         out.append({"id": key, "label": meta.get("label") or humanize(key), "text": text})
     return out
 
 
-def for_version(uow: Any, process_version_id: int) -> dict[str, dict[str, Any]]:
-    return field_labels(specs.loaded(uow, process_version_id))
+def for_process(uow: Any, process_key: str, version: int) -> dict[str, dict[str, Any]]:
+    """The labels of a deployed version (its parsed spec is cached, so this is one small query)."""
+    from sqlalchemy import select
+
+    from engine.db.models import ProcessVersion
+
+    version_id = uow.session.execute(select(ProcessVersion.id).where(
+        ProcessVersion.key == process_key, ProcessVersion.version == version)).scalar_one_or_none()
+    return field_labels(specs.loaded(uow, version_id)) if version_id is not None else {}

@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from engine.db.database import unit_of_work
 from engine.db.models import ProcessInstance
 from engine.errors import BadRequest, TooLarge
-from engine.services import conversation, notifications
+from engine.services import conversation, notifications, readable
 from engine.services.actors import Actor
 from engine.services.desk_config import attachment_limits
 from engine.services.notify_kinds import KINDS
@@ -28,6 +28,26 @@ def record_extras(uow: Any, actor: Actor, inst: ProcessInstance, events: list[di
     return {"conversation": conversation.conversation(uow, actor, inst), "events": events,
             "may_internal": conversation.may_use_internal(actor), "upload_max": limits.max_bytes,
             "upload_types": sorted(limits.types)}
+
+
+@ui.app_template_global("labels_for")
+def labels_for(process: str, version: int) -> dict[str, dict[str, Any]]:
+    """Form labels of a process version, for pages that show its data (record, task, timeline)."""
+    try:
+        with unit_of_work(db(), readonly=True) as uow:
+            return readable.for_process(uow, process, int(version))
+    except Exception:  # noqa: BLE001 - labels are a nicety: without them the page shows humanized names
+        return {}
+
+
+@ui.app_template_global("data_rows")
+def data_rows(data: dict[str, Any], labels: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    return readable.rows(labels, data or {})
+
+
+@ui.app_template_filter("readable")
+def readable_text(value: Any) -> str:
+    return readable.text_of(value)
 
 
 @ui.app_template_filter("filesize")
