@@ -58,3 +58,26 @@ def test_admins_and_auditors_keep_a_raw_view(client: FlaskClient, ui_db: Databas
     sign_in(client, "ivan")
     assert 'id="raw-data"' not in client.get(f"/records/{key}").get_data(as_text=True)
 
+
+
+def test_one_roles_note_is_never_offered_in_anothers_field(client: FlaskClient, ui_db: Database) -> None:
+    from tests.bpmn_snippets import chain, field, user_task
+    from tests.support import deploy_xml
+
+    fields = field("note") + field("impact", "enum", values='<camunda:value id="high" name="High"/>'
+                                   '<camunda:value id="low" name="Low"/>')
+    deploy_xml(ui_db, chain("handover", [user_task(0, "service_desk", fields, name="Record"),
+                                         user_task(1, "resolver", fields, name="Resolve")]))
+    key = instances.start(ui_db, IVAN, "handover", {"note": "raised from the portal"}).business_key
+    first = open_task(ui_db, key, "n0")
+    sign_in(client, "alice")
+    html = client.get(f"/tasks/{first['id']}").get_data(as_text=True)
+    assert 'value="raised from the portal"' in html  # start data is offered to the first step
+    work(ui_db, ALICE, key, "n0", {"note": "desk: user called twice", "impact": "high"})
+    second = open_task(ui_db, key, "n1")
+    sign_in(client, "bob")
+    html = client.get(f"/tasks/{second['id']}").get_data(as_text=True)
+    form = html.split('id="task-form"')[1].split("</form>")[0]
+    assert 'id="f-note" name="note"' in form and "desk: user called twice" not in form
+    assert "desk: user called twice" in html  # still readable in the record's data beside the form
+    assert '<option value="high" selected>' in form  # a choice is carried over, a note is not

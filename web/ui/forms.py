@@ -39,14 +39,28 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def initial_values(fields: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, str]:
+def initial_values(fields: list[dict[str, Any]], data: dict[str, Any],
+                   not_from: frozenset[str] = frozenset()) -> dict[str, str]:
     """What a fresh form shows: the record's value for the field (as Camunda's generated forms do), else the
-    field's default."""
+    field's default. A free-text field another step last wrote (`not_from`) starts empty: one role's note is
+    never offered as another's."""
     values = {}
     for f in fields:
-        value = data.get(f["id"], f.get("default"))
+        free_text = f.get("type", "string") == "string" and not f.get("readonly")
+        value = f.get("default") if free_text and f["id"] in not_from else data.get(f["id"], f.get("default"))
         values[f["id"]] = shown(value)
     return values
+
+
+def written_elsewhere(events: list[dict[str, Any]], element_id: str) -> frozenset[str]:
+    """Field ids whose latest value came from a form of another step (from the record's task.completed
+    events)."""
+    writer: dict[str, str | None] = {}
+    for ev in events:
+        if ev.get("type") == "task.completed":
+            for key in (ev.get("data") or {}).get("form") or {}:
+                writer[key] = ev.get("element_id")
+    return frozenset(k for k, el in writer.items() if el != element_id)
 
 
 def posted(form: MultiDict[str, str]) -> dict[str, str]:

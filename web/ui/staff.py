@@ -57,7 +57,8 @@ def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[
         ctx = reports.task_page(uow, signed_in(), task_id)
         choices = catalogue_facts.pickers_for_instance(uow, ctx["task"]["instance_id"])
     fields = ctx["task"]["form"]
-    shown = forms.initial_values(fields, ctx["task"]["data"])
+    shown = forms.initial_values(fields, ctx["task"]["data"],
+                                 forms.written_elsewhere(ctx["events"], ctx["task"]["element_id"]))
     if values is not None:  # after a refused post: exactly what was sent (read-only fields are never sent)
         shown.update(values)
     prepared = pickers.apply(forms.prepare(fields, shown, errors or {}), choices)
