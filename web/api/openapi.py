@@ -57,8 +57,11 @@ PATHS: dict[str, Any] = {
                                            _json({"reason": STR}, ["reason"]), (400, 401, 403, 404))},
     "/instances/{id}/retry": {"post": _op("Retry an instance in error (admin)", "instances", 200,
                                           _json({"reason": STR}, ["reason"]), (400, 401, 403, 404))},
-    "/tasks": {"get": _op("Tasks: scope=todo|available|mine|all (default available), process, q, limit; "
-                             "in the inbox order", "tasks")},
+    "/tasks": {"get": _op("A page of tasks: scope=todo|available|mine|all; filters process, priority (P1..P4|none), "
+                          "sla (overdue|due-soon|on-track|none), due_from, due_to, assignee (a user|none), role, q; "
+                          "sort=due|priority|created|record|task (- reverses); limit (max 200), cursor "
+                          "(next_cursor of the previous page); total counts every match", "tasks",
+                          errors=(400, 401, 403))},
     "/tasks/{id}": {"get": _op("A task with its form and the record's data", "tasks")},
     "/tasks/{id}/claim": {"post": _op("Claim a task", "tasks", errors=(401, 403, 404, 409))},
     "/tasks/{id}/unclaim": {"post": _op("Give a task back", "tasks", errors=(401, 403, 404, 409))},

@@ -3,19 +3,23 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from engine.db.database import unit_of_work
-from engine.services import tasks
+from engine.services import assign, inbox, tasks
 from web.api import api
 from web.api.helpers import int_arg, json_body
+from web.api.inbox_args import filters_from
 from web.auth import current_actor, db, login_required
 
 
 @api.get("/tasks")
 @login_required
 def list_tasks():  # type: ignore[no-untyped-def]
+    """A page of the inbox: scope, filters, sort, limit, cursor; `total` counts every match exactly."""
     with unit_of_work(db(), readonly=True) as uow:
-        rows = tasks.list_tasks(uow, current_actor(), request.args.get("scope", "available"),  # type: ignore[arg-type]
-                                request.args.get("process"), int_arg("limit", 50), request.args.get("q"))
-        return jsonify({"tasks": [tasks.task_summary(t) for t in rows]})
+        got = inbox.page(uow, current_actor(), request.args.get("scope", "available"),  # type: ignore[arg-type]
+                         filters_from(request.args), request.args.get("sort"), int_arg("limit", 50, high=200),
+                         request.args.get("cursor") or None)
+        return jsonify({"tasks": [tasks.task_summary(t) for t in got.rows], "total": got.total,
+                        "next_cursor": got.next_cursor, "sort": got.sort})
 
 
 @api.get("/tasks/<task_id>")
@@ -43,3 +47,33 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     data = body.get("data", {})
     return jsonify(tasks.complete(db(), current_actor(), task_id, data))  # type: ignore[arg-type]
+
+
+@api.post("/tasks/claim")
+@login_required
+def claim_many():  # type: ignore[no-untyped-def]
+    """Claim several tasks: {"ids": [...]}; each one's outcome, in order."""
+    return jsonify({"results": assign.claim_many(db(), current_actor(), json_body().get("ids"))})  # type: ignore[arg-type]
+
+
+@api.post("/tasks/assign")
+@login_required
+def assign_many():  # type: ignore[no-untyped-def]
+    """Assign several tasks to one person: {"ids": [...], "assignee": "bob"} (admins and the service desk)."""
+    body = json_body()
+    return jsonify({"results": assign.assign_many(db(), current_actor(), body.get("ids"),  # type: ignore[arg-type]
+                                                  body.get("assignee"))})
+
+
+@api.post("/tasks/<task_id>/assign")
+@login_required
+def assign_one(task_id: str):  # type: ignore[no-untyped-def]
+    """Assign or reassign a task to a named person: {"assignee": "bob"} (audited as task.assigned)."""
+    return jsonify(assign.assign(db(), current_actor(), task_id, json_body().get("assignee")))  # type: ignore[arg-type]
+
+
+@api.get("/tasks/<task_id>/assignees")
+@login_required
+def assignees(task_id: str):  # type: ignore[no-untyped-def]
+    """Who this task can be given to."""
+    return jsonify({"assignees": assign.candidates(db(), current_actor(), task_id)})  # type: ignore[arg-type]
