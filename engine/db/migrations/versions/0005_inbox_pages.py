@@ -18,13 +18,17 @@ FAR = {"postgresql": "TIMESTAMP WITH TIME ZONE '9999-12-31 00:00:00+00'", "sqlit
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     far = FAR.get(dialect, FAR["sqlite"])
-    columns = f"(COALESCE(due_at, {far})), (COALESCE(priority, 'P9')), created_at, id"
-    op.execute(f"CREATE INDEX ix_human_task_due_open ON human_task ({columns}) WHERE assignee IS NULL")
-    op.execute(f"CREATE INDEX ix_human_task_due_all ON human_task ({columns})")
+    due, priority = f"(COALESCE(due_at, {far}))", "(COALESCE(priority, 'P9'))"
+    op.execute(f"CREATE INDEX ix_human_task_due_open ON human_task ({due}, {priority}, created_at, id) "
+               "WHERE assignee IS NULL")
+    op.execute(f"CREATE INDEX ix_human_task_due_all ON human_task ({due}, {priority}, created_at, id)")
+    op.execute(f"CREATE INDEX ix_human_task_priority_open ON human_task ({priority}, {due}, created_at, id) "
+               "WHERE assignee IS NULL")
     op.create_index("ix_task_candidate_role_task", "task_candidate", ["role", "task_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_task_candidate_role_task", table_name="task_candidate")
+    op.execute("DROP INDEX ix_human_task_priority_open")
     op.execute("DROP INDEX ix_human_task_due_all")
     op.execute("DROP INDEX ix_human_task_due_open")
