@@ -1,6 +1,6 @@
 """The conversation on a record: comments (public, or internal work notes) and attachments.
 
-Who may see a record is asked of instances.find (the record-visibility rule); who may read and write internal
+Who may see a record is asked of record_access.find (the record-visibility rule); who may read and write internal
 notes is decided here in `may_use_internal` until the policy module takes it over. Attachments are stored in the
 database, addressed by SHA-256 (see docs/ui.md: the same file twice is kept once, a rollback leaves no stray
 file, and every web and worker process on one PostgreSQL sees the same files). Every comment and attachment is an
@@ -19,7 +19,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance
 from engine.db.models_desk import AttachmentBlob, RecordAttachment, RecordComment
 from engine.errors import BadRequest, NotAllowed, NotFound, TooLarge
-from engine.services import audit, desk_config, instances
+from engine.services import audit, desk_config, record_access
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -78,7 +78,7 @@ def add_comment_in(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, body: A
 def add_comment(db: Database, actor: Actor, ref: str | int, body: Any, visibility: Any = "public",
                 source: str = "web") -> dict[str, Any]:
     with unit_of_work(db) as uow:
-        inst = instances.find(uow, actor, ref)
+        inst = record_access.find(uow, actor, ref)
         row = add_comment_in(uow, actor, inst, body, visibility, source)
         uow.commit()
         return comment_view(row)
@@ -130,7 +130,7 @@ def add_attachment_in(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, file
 def add_attachment(db: Database, actor: Actor, ref: str | int, filename: Any, content: bytes,
                    visibility: Any = "public") -> dict[str, Any]:
     with unit_of_work(db) as uow:
-        inst = instances.find(uow, actor, ref)
+        inst = record_access.find(uow, actor, ref)
         row = add_attachment_in(uow, actor, inst, filename, content, visibility)
         uow.commit()
         return attachment_view(row)
@@ -140,7 +140,7 @@ def post(db: Database, actor: Actor, ref: str | int, body: Any, visibility: Any,
          files: list[tuple[str, bytes]]) -> dict[str, Any]:
     """A comment with files (the record page's form): all or nothing, in one transaction."""
     with unit_of_work(db) as uow:
-        inst = instances.find(uow, actor, ref)
+        inst = record_access.find(uow, actor, ref)
         comment = None
         if (isinstance(body, str) and body.strip()) or not files:
             comment = add_comment_in(uow, actor, inst, body, visibility)
@@ -189,7 +189,7 @@ def conversation(uow: UnitOfWork, actor: Actor, inst: ProcessInstance) -> list[d
 
 def download(uow: UnitOfWork, actor: Actor, ref: str | int, attachment_id: int) -> tuple[dict[str, Any], bytes]:
     """The file, for those who may see its record (and, for an internal one, read internal notes)."""
-    inst = instances.find(uow, actor, ref)
+    inst = record_access.find(uow, actor, ref)
     row = uow.session.get(RecordAttachment, attachment_id)
     if row is None or row.instance_id != inst.id or row.visibility not in _visible_to(actor):
         raise NotFound(f"no attachment {attachment_id} on {inst.business_key}")

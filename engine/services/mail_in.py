@@ -24,7 +24,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance, User, UserRole
 from engine.db.models_desk import InboundMail
 from engine.errors import BadRequest, DomainError, NotAllowed, NotFound
-from engine.services import audit, conversation, desk_config, instances, messages, notify
+from engine.services import audit, conversation, desk_config, instances, messages, notify, record_access
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -140,7 +140,7 @@ def _place(uow: UnitOfWork, row: InboundMail, mail: Parsed) -> dict[str, Any]:
     if ref:
         try:
             with uow.session.begin_nested():
-                inst = instances.find(uow, actor, ref.group(1))
+                inst = record_access.find(uow, actor, ref.group(1))
                 comment = conversation.add_comment_in(uow, actor, inst, mail.body or "(no text)", "public", "mail")
                 refused = _attach(uow, actor, inst, mail.files, comment.id)
         except DomainError as exc:

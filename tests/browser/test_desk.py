@@ -141,3 +141,51 @@ def test_the_modeller_says_it_needs_a_wider_screen_on_a_phone(page: Any, live: L
     page.wait_for_selector("#modeller-root[data-ready=true]")
     assert page.is_hidden("#needs-wider")
     assert page.locator("g.djs-element[data-element-id=restore]").count() == 1
+
+
+def test_a_requester_follows_and_confirms_his_record_on_a_phone(page: Any, live: Live, tmp_path: Path) -> None:
+    from tests.conftest import ALICE, BOB
+    from tests.web.support import INCIDENT, work
+
+    key = instances.start(live.db, IVAN, "response", {"summary": "Printer on floor 3 jams"}).business_key
+    older = instances.start(live.db, IVAN, "response", {"summary": "Need a second screen"}).business_key
+    work(live.db, ALICE, key, "record", INCIDENT)
+    work(live.db, BOB, key, "restore", {"resolution": "Replaced the roller"})
+    page.set_viewport_size(PHONE)
+    sign_in(page, "ivan")
+    assert page.url.endswith("/my")
+    assert page.locator("#my-records .my-card").count() == 2
+    assert "Confirm with the user" in page.inner_text("#your-turn")
+    _no_sideways_scroll(page)
+    shot(page, "my-requests-phone", full_page=True)
+
+    page.click(f"#my-records .my-card[data-business-key='{older}'] a.key")
+    page.wait_for_selector("#next-step")
+    page.fill("#withdraw-reason", "Got one from a colleague")
+    page.click("#withdraw-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert "Withdrawn: Got one from a colleague" in page.inner_text("#public-timeline")
+
+    page.goto(f"/my/{key}")
+    page.fill("#comment-body", "Thanks, I will try it this afternoon.")
+    shot_file = tmp_path / "jam.png"
+    shot_file.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    page.set_input_files("#comment-files", str(shot_file))
+    page.click("#comment-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    page.goto(f"/my/{key}")
+    assert "jam.png" in page.inner_text("#conversation")
+    assert "“Restore service” done" in page.inner_text("#public-timeline")
+    _no_sideways_scroll(page)
+    shot(page, "my-record-phone", full_page=True)
+    page.click("#next-step a.button")  # his confirmation task
+    page.wait_for_selector("h1:has-text('Confirm with the user')")
+    _no_sideways_scroll(page)
+    shot(page, "task-form-phone", full_page=True)
+    page.check("#f-user_confirmed input[value=true]")
+    page.click("#task-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"/my/{key}")
+    assert "Close the record" in page.inner_text("#next-step")
+    shot(page, "my-record")

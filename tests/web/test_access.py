@@ -48,9 +48,14 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "audit trail": ("/audit", TRAIL),
     "trail export csv": ("/audit/export?format=csv", TRAIL),
     "trail export jsonl": ("/audit/export?format=jsonl", TRAIL),
+    "trail bundle": ("/audit/export?format=bundle", TRAIL),
+    "my requests": ("/my", EVERYONE),
+    "notifications": ("/notifications", EVERYONE),
+    "notification templates": ("/notifications/templates", frozenset({"admin"})),
+    "mail in": ("/mail-in", frozenset({"alice", "admin"})),
 }
-NAV = {"Inbox": EVERYONE, "New record": EVERYONE, "Records": EVERYONE, "Dashboard": LEADS,
-       "Processes": CATALOGUE, "Audit trail": TRAIL}
+NAV = {"Inbox": EVERYONE, "My requests": EVERYONE, "New record": EVERYONE, "Records": EVERYONE, "Dashboard": LEADS,
+       "Processes": CATALOGUE, "Audit trail": TRAIL, "Mail in": frozenset({"alice", "admin"})}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +113,7 @@ def test_navigation_shows_what_the_role_may_open(world: dict[str, Any], user: st
         assert (f">{label}</a>" in nav) == (user in allowed), f"{label} for {user}"
 
 
-@pytest.mark.parametrize(("user", "landing"), [("alice", "/inbox"), ("bob", "/inbox"), ("ivan", "/inbox"),
+@pytest.mark.parametrize(("user", "landing"), [("alice", "/inbox"), ("bob", "/inbox"), ("ivan", "/my"),
                                                ("grace", "/processes"), ("heidi", "/audit"), ("admin", "/inbox")])
 def test_home_lands_on_the_role_s_start_page(world: dict[str, Any], user: str, landing: str) -> None:
     client = world["client"]

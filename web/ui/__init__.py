@@ -18,6 +18,7 @@ def register_ui(app: Flask) -> None:
         pages,
         proposals,
         records,
+        requester,
         staff,
         tables,
     )

@@ -28,6 +28,7 @@ ui = Blueprint("ui", __name__, template_folder="../templates")
 # (endpoint, label, the policy act it needs (None: everyone signed in), the other pages it is "current" for)
 NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.inbox", "Inbox", None, ("ui.task",)),
+    ("ui.my_records", "My requests", None, ("ui.my_record",)),
     ("ui.new", "New record", None, ("ui.raise_record",)),
     ("ui.records", "Records", None, ("ui.record",)),
     ("ui.dashboard", "Dashboard", "dashboard", ()),

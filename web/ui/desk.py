@@ -45,6 +45,11 @@ def data_rows(data: dict[str, Any], labels: dict[str, dict[str, Any]]) -> list[d
     return readable.rows(labels, data or {})
 
 
+@ui.app_template_global("is_staff")
+def is_staff(actor: Actor | None) -> bool:
+    return actor is not None and conversation.may_use_internal(actor)
+
+
 @ui.app_template_filter("readable")
 def readable_text(value: Any) -> str:
     return readable.text_of(value)

@@ -19,6 +19,8 @@ def error_page(status: int, message: str) -> str:
 
 def landing(actor: Actor) -> str:
     """Where a person starts: their inbox, unless their job is modelling or auditing."""
+    if not actor.roles - {"requester"}:
+        return url_for("ui.my_records")  # a requester's own records, and what waits for them
     work = actor.roles - {"requester", "process_owner", "auditor"}
     if not work and actor.has("process_owner"):
         return url_for("ui.processes")
