@@ -189,3 +189,60 @@ def test_a_requester_follows_and_confirms_his_record_on_a_phone(page: Any, live:
     page.goto(f"/my/{key}")
     assert "Close the record" in page.inner_text("#next-step")
     shot(page, "my-record")
+
+
+def test_the_desk_pages_filters_sorts_and_hands_out_work(page: Any, live: Live) -> None:
+    from tests.conftest import ALICE
+    from tests.web.support import INCIDENT, work
+
+    keys = [instances.start(live.db, IVAN, "response", {"summary": f"Laptop {n:02d} is slow"}).business_key
+            for n in range(56)]
+    work(live.db, ALICE, keys[0], "record", {**INCIDENT, "impact": "high", "urgency": "high"})
+    sign_in(page, "admin")
+    page.goto("/inbox?tab=all")
+    assert "56 tasks" in page.inner_text("#inbox-count")
+    page.click("#inbox-table th a[data-sort=record]")
+    page.wait_for_url("**sort=record**")
+    first = page.eval_on_selector_all("#inbox-table tbody tr", "els => els.map(e => e.dataset.businessKey)")
+    assert first == keys[:50]
+    page.click("#next-page")
+    page.wait_for_selector("#first-page")
+    assert page.eval_on_selector_all("#inbox-table tbody tr", "els => els.map(e => e.dataset.businessKey)") == \
+        keys[50:]
+    page.click("#inbox-table th a[data-sort=record]")  # again: newest record first
+    page.wait_for_url("**sort=-record**")
+    assert page.locator("#inbox-table tbody tr").first.get_attribute("data-business-key") == keys[-1]
+
+    page.select_option("#f-priority", "P1")
+    page.click("#inbox-filters button[type=submit]")
+    page.wait_for_url("**priority=P1**")
+    assert "1 task match" in page.inner_text("#inbox-count")
+    shot(page, "inbox-filtered")
+    page.click("#clear-filters")
+    page.fill("#inbox-q", "Laptop 1")
+    page.click("#inbox-filters button[type=submit]")
+    page.wait_for_url("**q=Laptop**")
+    assert "10 tasks match" in page.inner_text("#inbox-count")
+    for box in page.locator("#inbox-table .row-select").all()[:3]:
+        box.check()
+    page.fill("#bulk-assignee", "alice")
+    page.click("#bulk-assign")
+    page.wait_for_selector(".flash-ok")
+    assert "3 of 3 tasks assigned to alice." in page.inner_text(".flashes")
+    sign_out(page)
+
+    sign_in(page, "alice")
+    page.goto("/inbox?tab=mine")
+    assert page.locator("#inbox-table tbody tr").count() == 3
+    page.set_viewport_size(PHONE)
+    page.goto("/inbox")
+    _no_sideways_scroll(page)
+    shot(page, "inbox-phone")
+    page.locator("#inbox-table .row-select").first.check()
+    page.click("#bulk-claim")
+    page.wait_for_selector(".flash-ok")
+    assert "1 of 1 task claimed." in page.inner_text(".flashes")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto("/inbox?tab=all")
+    _no_sideways_scroll(page)
+    shot(page, "inbox-tablet")

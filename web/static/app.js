@@ -71,6 +71,12 @@
     if (!load()) { window.addEventListener('resize', onResize); }
   }
 
+  // On a phone the inbox's filters start folded unless some are in use: the tasks come first.
+  var filters = document.getElementById('filters-panel');
+  if (filters && window.innerWidth < 600 && filters.dataset.active === '0') {
+    filters.open = false;
+  }
+
   // After a validation error, the summary's links move focus to the field, not just scroll to it.
   document.querySelectorAll('.error-summary a[href^="#f-"]').forEach(function (link) {
     link.addEventListener('click', function (event) {

@@ -11,6 +11,7 @@ def register_ui(app: Flask) -> None:
         auditors,
         dashboard,
         desk,
+        inbox_page,
         lifecycle,
         mail,
         migrations,

@@ -9,8 +9,8 @@ from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.db.models import ProcessInstance
-from engine.errors import BadRequest, TooLarge
-from engine.services import conversation, notifications, readable
+from engine.errors import BadRequest, DomainError, TooLarge
+from engine.services import assign, conversation, notifications, readable
 from engine.services.actors import Actor
 from engine.services.desk_config import attachment_limits
 from engine.services.notify_kinds import KINDS
@@ -43,6 +43,18 @@ def labels_for(process: str, version: int) -> dict[str, dict[str, Any]]:
 @ui.app_template_global("data_rows")
 def data_rows(data: dict[str, Any], labels: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     return readable.rows(labels, data or {})
+
+
+@ui.app_template_global("assignees_for")
+def assignees_for(task_id: str) -> list[str]:
+    """The people a dispatcher may give this task to (empty for everyone else)."""
+    actor = actor_or_none()
+    if actor is None or not assign.may_assign(actor):
+        return []
+    try:
+        return assign.candidates(db(), actor, task_id)
+    except DomainError:
+        return []
 
 
 @ui.app_template_global("is_staff")

@@ -12,19 +12,9 @@ from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
 
 
-@ui.get("/inbox")
-@page()
-def inbox():  # type: ignore[no-untyped-def]
-    actor = signed_in()
-    tab = request.args.get("tab", policy.DEFAULT_TAB)
-    with unit_of_work(db(), readonly=True) as uow:
-        box = reports.inbox(uow, actor, tab, request.args.get("q"), request.args.get("process"))
-        options = starting.options(uow, actor)
-    return render_template("inbox.html", box=box, options=options)
-
-
 def _back(task_id: str) -> str:
-    return safe_next(request.form.get("next"), url_for("ui.task", task_id=task_id))
+    # A row button of the inbox's bulk form names its own target in the query string.
+    return safe_next(request.args.get("next") or request.form.get("next"), url_for("ui.task", task_id=task_id))
 
 
 @ui.post("/tasks/<task_id>/claim")
@@ -48,7 +38,8 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
         flash(exc.message, "error")
         return redirect(url_for("ui.inbox"))
     flash(f"“{task['name']}” on {task['business_key']} is back in the queue.", "ok")
-    return redirect(safe_next(request.form.get("next"), url_for("ui.inbox", tab="available")))
+    target = request.args.get("next") or request.form.get("next")
+    return redirect(safe_next(target, url_for("ui.inbox", tab="available")))
 
 
 def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
