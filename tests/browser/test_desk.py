@@ -246,3 +246,15 @@ def test_the_desk_pages_filters_sorts_and_hands_out_work(page: Any, live: Live) 
     page.goto("/inbox?tab=all")
     _no_sideways_scroll(page)
     shot(page, "inbox-tablet")
+
+
+def test_a_due_range_cannot_end_before_it_starts(page: Any, live: Live) -> None:
+    sign_in(page, "alice")
+    page.goto("/inbox")
+    page.fill("#f-due-from", "2026-03-10")
+    page.dispatch_event("#f-due-from", "change")
+    assert page.get_attribute("#f-due-to", "min") == "2026-03-10"
+    live.expected += ["HTTP 400 for GET", "status of 400"]  # typed past the picker: refused with the reason
+    page.goto("/inbox?due_from=2026-03-10&due_to=2026-03-01")
+    assert "the due range ends before it starts" in page.inner_text("#filter-problem")
+    assert page.locator("#inbox-count").count() == 1  # the inbox is still there

@@ -33,9 +33,10 @@ def test_filters_sorting_and_pages(client: FlaskClient, ui_db: Database) -> None
     assert _keys(html) == [keys[3]]
     html = client.get("/inbox?tab=all&role=resolver").get_data(as_text=True)
     assert _keys(html) == [keys[0]]
-    assert client.get("/inbox?sort=colour").status_code == 400
-    assert client.get("/inbox?due_from=soon").status_code == 400
-    assert client.get("/inbox?cursor=rubbish").status_code == 400
+    for bad in ("sort=colour", "due_from=soon", "cursor=rubbish", "sla=late"):
+        resp = client.get(f"/inbox?{bad}")
+        assert resp.status_code == 400 and 'id="filter-problem"' in resp.get_data(as_text=True)
+        assert 'id="inbox-table"' in resp.get_data(as_text=True)
 
 
 def test_pages_walk_by_cursor(client: FlaskClient, ui_db: Database) -> None:

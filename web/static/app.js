@@ -71,6 +71,24 @@
     if (!load()) { window.addEventListener('resize', onResize); }
   }
 
+  // Date ranges: a pair of date inputs named x_start / x_end (or x_from / x_to, due_from / due_to) keep the end
+  // from being picked before the start. The server checks the range too; this only helps while picking.
+  document.querySelectorAll('input[type="date"]').forEach(function (start) {
+    var match = /^(.*?)(_start|_from|-from)$/.exec(start.name || start.id);
+    if (!match || !start.form) { return; }
+    var endNames = [match[1] + '_end', match[1] + '_to', match[1] + '-to'];
+    var end = null;
+    endNames.forEach(function (n) { end = end || start.form.querySelector('input[type="date"][name="' + n + '"]'); });
+    if (!end) { return; }
+    var link = function () {
+      end.min = start.value || '';
+      start.max = end.value || '';
+    };
+    start.addEventListener('change', link);
+    end.addEventListener('change', link);
+    link();
+  });
+
   // On a phone the inbox's filters start folded unless some are in use: the tasks come first.
   var filters = document.getElementById('filters-panel');
   if (filters && window.innerWidth < 600 && filters.dataset.active === '0') {

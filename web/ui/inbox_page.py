@@ -21,13 +21,20 @@ def inbox():  # type: ignore[no-untyped-def]
     actor = signed_in()
     tab = request.args.get("tab", "available")
     page_no = request.args.get("page", "1")
+    problem = None
     with unit_of_work(db(), readonly=True) as uow:
-        box = inbox_view.view(uow, actor, tab, filters_from(request.args), request.args.get("sort"),
-                              request.args.get("cursor") or None)
+        try:
+            box = inbox_view.view(uow, actor, tab, filters_from(request.args), request.args.get("sort"),
+                                  request.args.get("cursor") or None)
+        except BadRequest as exc:
+            # Bad filters are said beside the filters; the tab is still shown, unfiltered.
+            problem = exc.message
+            box = inbox_view.view(uow, actor, tab, inbox_view.inbox.Filters(), None, None)
         kinds = reports.start_options(uow)
     args = box.filters.as_args()
-    return render_template("inbox.html", box=box, kinds=kinds, args=args,
-                           page_no=int(page_no) if page_no.isdigit() else 1, sort_link=_sort_link(box, args))
+    return render_template("inbox.html", box=box, kinds=kinds, args=args, problem=problem,
+                           page_no=int(page_no) if page_no.isdigit() and not problem else 1,
+                           sort_link=_sort_link(box, args)), (400 if problem else 200)
 
 
 def _sort_link(box: inbox_view.InboxView, args: dict[str, str]) -> Any:
