@@ -1,7 +1,7 @@
 """Handing out work: claim several tasks at once, assign one or several to a named person, reassign.
 
-Who may hand out work is `may_assign` (until the policy module takes the rule over): admins and the service desk,
-the dispatchers of ITSM.express. The person a task goes to must be able to work on it: hold one of its roles,
+Who may hand out work is the policy's `assign` act (admins and the service desk, the dispatchers of
+ITSM.express). The person a task goes to must be able to work on it: hold one of its roles,
 or, for a task of the requester lane, be one of the record's requesters. Every assignment is audited
 (`task.assigned`, with who had it before) and the new holder is notified."""
 
@@ -14,18 +14,17 @@ from sqlalchemy import select
 
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance, User, UserRole
-from engine.errors import BadRequest, DomainError, NotAllowed, NotFound
-from engine.services import audit, notify, tasks
+from engine.errors import BadRequest, DomainError, NotFound
+from engine.services import audit, notify, policy, tasks
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
-ASSIGN_ROLES = ("admin", "service_desk")
 MAX_BULK = 200
 EVERYONE = "requester"
 
 
 def may_assign(actor: Actor) -> bool:
-    return actor.has(*ASSIGN_ROLES)
+    return policy.may(actor, "assign")
 
 
 def _ids(task_ids: Any) -> list[str]:
@@ -64,13 +63,12 @@ def eligible(uow: UnitOfWork, task: HumanTask) -> list[str]:
     if EVERYONE in json.loads(task.roles_json):
         inst = uow.session.get(ProcessInstance, task.instance_id)
         if inst is not None:
-            people.update(notify.requesters_of(inst))
+            people.update(notify.requesters_of(uow, inst))
     return sorted(people)
 
 
 def assign_in(uow: UnitOfWork, actor: Actor, task_id: str, username: Any) -> HumanTask:
-    if not may_assign(actor):
-        raise NotAllowed(f"only {', '.join(ASSIGN_ROLES)} assign tasks to people")
+    policy.require(actor, "assign")
     if not isinstance(username, str) or not username.strip():
         raise BadRequest("name the person to assign to", fields={"assignee": "is required"})
     username = username.strip()
@@ -104,8 +102,7 @@ def assign(db: Database, actor: Actor, task_id: str, username: Any) -> dict[str,
 
 
 def assign_many(db: Database, actor: Actor, task_ids: Any, username: Any) -> list[dict[str, Any]]:
-    if not may_assign(actor):
-        raise NotAllowed(f"only {', '.join(ASSIGN_ROLES)} assign tasks to people")
+    policy.require(actor, "assign")
     results = []
     for task_id in _ids(task_ids):
         try:
@@ -116,8 +113,7 @@ def assign_many(db: Database, actor: Actor, task_ids: Any, username: Any) -> lis
 
 
 def candidates(db: Database, actor: Actor, task_id: str) -> list[str]:
-    if not may_assign(actor):
-        raise NotAllowed(f"only {', '.join(ASSIGN_ROLES)} assign tasks to people")
+    policy.require(actor, "assign")
     with unit_of_work(db, readonly=True) as uow:
         task = uow.session.get(HumanTask, task_id)
         if task is None:

@@ -1,7 +1,7 @@
 """The conversation on a record: comments (public, or internal work notes) and attachments.
 
-Who may see a record is asked of record_access.find (the record-visibility rule); who may read and write internal
-notes is decided here in `may_use_internal` until the policy module takes it over. Attachments are stored in the
+Who may see a record, and who may read and write internal notes, is the policy module's (record_access.find,
+policy.may_read_internal). Attachments are stored in the
 database, addressed by SHA-256 (see docs/ui.md: the same file twice is kept once, a rollback leaves no stray
 file, and every web and worker process on one PostgreSQL sees the same files). Every comment and attachment is an
 audit event; an attachment's event carries its checksum, not its bytes."""
@@ -19,7 +19,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance
 from engine.db.models_desk import AttachmentBlob, RecordAttachment, RecordComment
 from engine.errors import BadRequest, NotAllowed, NotFound, TooLarge
-from engine.services import audit, desk_config, record_access
+from engine.services import audit, desk_config, policy, record_access
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -29,8 +29,7 @@ _UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
 
 
 def may_use_internal(actor: Actor) -> bool:
-    """Internal work notes are for staff: anyone with a role besides `requester`."""
-    return bool(actor.roles - {"requester"})
+    return policy.may_read_internal(actor)
 
 
 def _visibility(actor: Actor, requested: Any) -> str:

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, s
 from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
-from engine.errors import BadRequest, NotAllowed
+from engine.errors import BadRequest
+from engine.services import policy
 from engine.services.actors import Actor
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -94,18 +95,8 @@ class Page:
 # ----------------------------------------------------------------------------------------- who sees what
 
 def task_scope(uow: UnitOfWork, actor: Actor, tab: str) -> ColumnElement[bool]:
-    """The tab's tasks for this actor. mine: held by them; available: unclaimed for their roles; all: every
-    open task (managers, auditors and the service desk)."""
-    if tab == "mine":
-        return HumanTask.assignee == actor.username
-    if tab == "available":
-        offered = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(actor.roles)))
-        return and_(HumanTask.assignee.is_(None), HumanTask.id.in_(offered))
-    if tab == "all":
-        if not (actor.sees_everything or actor.has("service_desk")):
-            raise NotAllowed("only managers, auditors and the service desk see all tasks")
-        return and_(HumanTask.id.is_not(None))
-    raise BadRequest("tab must be mine, available or all", fields={"tab": "unknown tab"})
+    """The tab's tasks for this actor: the policy decides (todo, available, mine, all)."""
+    return policy.task_scope(uow, actor, tab)
 
 
 # ------------------------------------------------------------------------------------------------ filters

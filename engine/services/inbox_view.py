@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, ProcessInstance, Role
-from engine.services import assign, inbox, reports, tasks
+from engine.services import assign, inbox, policy, reports, tasks
 from engine.services.actors import Actor
 
 
@@ -39,7 +39,7 @@ def _summary(data: dict[str, Any]) -> str:
 
 def view(uow: UnitOfWork, actor: Actor, tab: str, filters: inbox.Filters, sort: str | None, cursor: str | None,
          limit: int = 50) -> InboxView:
-    allowed = reports.inbox_tabs(actor)
+    allowed = policy.tabs(actor)
     got = inbox.page(uow, actor, tab, filters, sort, limit, cursor)
     counts = []
     for name in allowed:
@@ -54,7 +54,7 @@ def view(uow: UnitOfWork, actor: Actor, tab: str, filters: inbox.Filters, sort: 
              "sla": reports.sla_state(t.due_at, t.created_at, now), "due": t.due_at, "created": t.created_at}
             for t in got.rows]
     processes = sorted(uow.session.execute(select(HumanTask.process_key).distinct()).scalars())
-    roles = sorted(uow.session.execute(select(Role.name)).scalars()) if actor.has("admin", "service_desk") or \
-        actor.sees_everything else sorted(actor.roles)
+    roles = sorted(uow.session.execute(select(Role.name)).scalars()) if actor.has(*policy.ALL_TASKS) \
+        else sorted(actor.roles)
     return InboxView(tab, counts, rows, got.total, got.sort, got.next_cursor, filters, processes, roles,
                      assign.may_assign(actor))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
@@ -23,13 +24,12 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance, User, UserRole
 from engine.db.models_desk import InboundMail
-from engine.errors import BadRequest, DomainError, NotAllowed, NotFound
-from engine.services import audit, conversation, desk_config, instances, messages, notify, record_access
+from engine.errors import BadRequest, DomainError, NotFound
+from engine.services import audit, conversation, desk_config, instances, messages, notify, policy, record_access
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
 REFERENCE = re.compile(r"\[([A-Z][A-Z0-9]{1,9}-\d{3,})\]")
-DECIDE_ROLES = ("service_desk", "admin")
 MAX_BODY = 20_000
 _QUOTE_HEAD = re.compile(r"^(On .+ wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.IGNORECASE)
 
@@ -64,7 +64,7 @@ def _strip_quote(text: str) -> str:
 
 
 def parse(raw: bytes) -> Parsed:
-    msg = message_from_bytes(raw, policy=policy.default)
+    msg = message_from_bytes(raw, policy=email_policy.default)
     assert isinstance(msg, EmailMessage)
     sender = parseaddr(str(msg.get("From", "")))[1].strip().lower()
     subject = " ".join(str(msg.get("Subject", "")).split())[:280]
@@ -185,8 +185,7 @@ def mail_view(m: InboundMail) -> dict[str, Any]:
 
 
 def held(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
-    if not actor.has(*DECIDE_ROLES):
-        raise NotAllowed("only the service desk decides on held mail")
+    policy.require(actor, "mail_in")
     stmt = select(InboundMail).where(InboundMail.status == "held").order_by(InboundMail.id).limit(limit)
     return [mail_view(m) for m in uow.session.execute(stmt).scalars()]
 
@@ -199,8 +198,7 @@ def held_count(uow: UnitOfWork) -> int:
 def decide(db: Database, actor: Actor, mail_id: int, decision: str, business_key: str | None = None) -> dict[str, Any]:
     """raise: start the mail-in process with the sender as reporter (the desk member starts it);
     comment: add the mail to `business_key` as an internal note; reject: keep it, do nothing."""
-    if not actor.has(*DECIDE_ROLES):
-        raise NotAllowed("only the service desk decides on held mail")
+    policy.require(actor, "mail_in")
     if decision not in ("raise", "comment", "reject"):
         raise BadRequest("decision must be raise, comment or reject", fields={"decision": "raise|comment|reject"})
     with unit_of_work(db) as uow:

@@ -9,14 +9,12 @@ from sqlalchemy import func, select, update
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models_desk import Notification, NotificationPreference, NotificationTemplate
-from engine.errors import BadRequest, NotAllowed
-from engine.services import audit
+from engine.errors import BadRequest
+from engine.services import audit, policy
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.notify import preference
 from engine.services.notify_kinds import KINDS
-
-TEMPLATE_ROLES = ("admin",)
 
 
 def note_view(n: Notification) -> dict[str, Any]:
@@ -86,8 +84,7 @@ def set_preferences(db: Database, actor: Actor, choices: Any) -> list[dict[str, 
 
 
 def templates(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
-    if not actor.has(*TEMPLATE_ROLES):
-        raise NotAllowed("only admins edit notification templates")
+    policy.require(actor, "notification_templates")
     result = []
     for kind in KINDS.values():
         row = uow.session.get(NotificationTemplate, kind.name)
@@ -99,8 +96,7 @@ def templates(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
 
 def set_template(db: Database, actor: Actor, kind: str, subject: Any, body: Any) -> dict[str, Any]:
     """An organisation's wording of a kind; empty subject and body restore the shipped default. Audited."""
-    if not actor.has(*TEMPLATE_ROLES):
-        raise NotAllowed("only admins edit notification templates")
+    policy.require(actor, "notification_templates")
     if kind not in KINDS:
         raise BadRequest(f"unknown notification kind {kind}")
     subject = subject.strip() if isinstance(subject, str) else ""

@@ -22,7 +22,7 @@ from engine.db.models_desk import (
     NotificationTemplate,
     RecordComment,
 )
-from engine.services import desk_config
+from engine.services import desk_config, parties
 from engine.services.actors import Actor
 from engine.services.notify_kinds import KINDS
 
@@ -66,11 +66,9 @@ def holders_of(uow: UnitOfWork, roles: list[str]) -> list[str]:
     return list(uow.session.execute(stmt).scalars())
 
 
-def requesters_of(inst: ProcessInstance) -> list[str]:
-    """Who a record is for: who started it and who its data names as requester or reporter."""
-    data = json.loads(inst.data_json or "{}")
-    names = [inst.started_by] + [data[k] for k in ("requester", "reporter") if isinstance(data.get(k), str)]
-    return [n for n in dict.fromkeys(names) if n and n not in SYSTEM_ACTORS and ":" not in n]
+def requesters_of(uow: UnitOfWork, inst: ProcessInstance) -> list[str]:
+    """Who a record is for (its parties: starter, declared requester and reporter), people only."""
+    return sorted(n for n in parties.requesters(uow, inst.id) if n not in SYSTEM_ACTORS and ":" not in n)
 
 
 def _summary(inst: ProcessInstance) -> str:
@@ -182,7 +180,7 @@ def after_step(uow: UnitOfWork, inst: ProcessInstance, new_tasks: list[HumanTask
             el = elements.get(task.element_id)
             declared = (el.properties.get("notification") if el is not None else None) or ""
             if declared == "record_resolved":
-                for person in [task.assignee] if task.assignee else requesters_of(inst):
+                for person in [task.assignee] if task.assignee else requesters_of(uow, inst):
                     tell(uow, [person], "record_resolved", task_values(inst, task), f"/tasks/{task.id}")
             elif task.assignee:
                 task_assigned(uow, inst, task, actor)
@@ -206,7 +204,7 @@ def _timer_breach(uow: UnitOfWork, inst: ProcessInstance, element_id: str) -> No
 
 def comment_added(uow: UnitOfWork, author: Actor, inst: ProcessInstance, comment: RecordComment) -> None:
     """Public comments go to the record's requesters; every comment to the holders of its open tasks."""
-    people: list[str] = requesters_of(inst) if comment.visibility == "public" else []
+    people: list[str] = requesters_of(uow, inst) if comment.visibility == "public" else []
     holders = uow.session.execute(select(HumanTask.assignee).where(HumanTask.instance_id == inst.id,
                                                                    HumanTask.assignee.is_not(None))).scalars()
     people += [h for h in holders if h]

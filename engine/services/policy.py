@@ -48,13 +48,17 @@ ACTS: dict[str, tuple[str, ...]] = {
     "trail": ("auditor", "admin"),
     "export_trail": ("auditor",),
     "post_message": ("integration", "admin"),
+    "assign": ("service_desk", "admin"),  # hand out work: assign or reassign tasks to a named person
+    "mail_in": ("service_desk", "admin"),  # decide on mail held from unknown senders
+    "notification_templates": ("admin",),
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
     "deploy": "deploy processes and tables", "migrate": "move running records between versions",
     "catalogue": "see the process catalogue",
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",
-    "export_trail": "export the trail", "post_message": "post messages",
+    "export_trail": "export the trail", "post_message": "post messages", "assign": "assign tasks to people",
+    "mail_in": "decide on held mail", "notification_templates": "edit notification templates",
 }
 
 
@@ -246,3 +250,15 @@ def may_start(actor: Actor, decl: Declarations) -> bool:
 def check_start(actor: Actor, decl: Declarations) -> None:
     if not may_start(actor, decl):
         raise NotAllowed(f"starting {decl.key} needs one of the roles {', '.join(decl.start_roles)}")
+
+
+# ------------------------------------------------------------------------------------- the service desk's acts
+
+def may_read_internal(actor: Actor) -> bool:
+    """Internal work notes (comments and files) are for staff: anyone with a role besides the one everyone holds."""
+    return bool(staff_roles(actor))
+
+
+def may_withdraw(uow: UnitOfWork, actor: Actor, instance_id: int, status: str) -> bool:
+    """The people a record is for may withdraw it while it is open."""
+    return status in ("running", "waiting") and actor.username in parties.requesters(uow, instance_id)

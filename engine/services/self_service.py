@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import AuditEvent, HumanTask, ProcessInstance
 from engine.errors import BadRequest, NotAllowed
-from engine.services import conversation, notify, record_access, stepping
+from engine.services import conversation, notify, policy, record_access, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.spiff.runtime import StepLog
@@ -34,7 +34,7 @@ def _next_step(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, open_tasks:
         return {"text": "Held up by a problem on our side; the administrators are told.", "yours": []}
     yours = [t for t in open_tasks if t.assignee == actor.username or
              (t.assignee is None and "requester" in json.loads(t.roles_json)
-              and actor.username in notify.requesters_of(inst))]
+              and actor.username in notify.requesters_of(uow, inst))]
     others = [t for t in open_tasks if t not in yours]
     parts = []
     for t in others:
@@ -66,7 +66,7 @@ def overview(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
         out.append({"business_key": inst.business_key, "process": inst.process_key, "status": inst.status,
                     "summary": _summary(data, inst), "started_at": inst.started_at,
                     "ended_at": inst.ended_at, "origin_key": inst.origin_key,
-                    "mine": actor.username in notify.requesters_of(inst),
+                    "mine": actor.username in notify.requesters_of(uow, inst),
                     "next": _next_step(uow, actor, inst, tasks_by.get(inst.id, []))})
     return out
 
@@ -122,7 +122,7 @@ def record(uow: UnitOfWork, actor: Actor, ref: str) -> dict[str, Any]:
             "summary": _summary(json.loads(inst.data_json), inst), "started_at": inst.started_at,
             "ended_at": inst.ended_at, "next": _next_step(uow, actor, inst, tasks),
             "timeline": public_timeline(uow, inst), "conversation": conversation.conversation(uow, actor, inst),
-            "linked": [r for r in linked if _related(r, inst)], "may_withdraw": may_withdraw(actor, inst)}
+            "linked": [r for r in linked if _related(r, inst)], "may_withdraw": may_withdraw(uow, actor, inst)}
 
 
 def _related(row: dict[str, Any], inst: ProcessInstance) -> bool:
@@ -132,9 +132,8 @@ def _related(row: dict[str, Any], inst: ProcessInstance) -> bool:
 
 # ------------------------------------------------------------------------------------------------ withdraw
 
-def may_withdraw(actor: Actor, inst: ProcessInstance) -> bool:
-    """The people a record is for may withdraw it while it is open."""
-    return inst.status in ("running", "waiting") and actor.username in notify.requesters_of(inst)
+def may_withdraw(uow: UnitOfWork, actor: Actor, inst: ProcessInstance) -> bool:
+    return policy.may_withdraw(uow, actor, inst.id, inst.status)
 
 
 def withdraw(db: Database, actor: Actor, ref: str, reason: Any) -> dict[str, Any]:
@@ -145,7 +144,7 @@ def withdraw(db: Database, actor: Actor, ref: str, reason: Any) -> dict[str, Any
         raise BadRequest("the reason is at most 2,000 characters", fields={"reason": "is too long"})
     with unit_of_work(db) as uow:
         inst = stepping.lock_instance(uow, record_access.find(uow, actor, ref).id)
-        if not may_withdraw(actor, inst):
+        if not may_withdraw(uow, actor, inst):
             if inst.status not in ("running", "waiting"):
                 raise BadRequest(f"{inst.business_key} is {inst.status}: there is nothing to withdraw")
             raise NotAllowed("only the people a record is for may withdraw it")

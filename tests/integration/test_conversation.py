@@ -14,7 +14,7 @@ from engine.errors import BadRequest, NotAllowed, NotFound, TooLarge
 from engine.services import audit, conversation, instances
 from engine.services.actors import Actor
 from tests.bpmn_snippets import chain, user_task
-from tests.conftest import ALICE, BOB, IVAN
+from tests.conftest import ALICE, IVAN
 from tests.support import deploy_xml, events
 
 PDF = b"%PDF-1.4\n" + b"x" * 2000
@@ -62,7 +62,7 @@ def test_attachments_are_checked_stored_once_and_audited_by_checksum(db: Databas
         assert content == PDF and meta["sha256"] == digest
         with pytest.raises(NotFound):  # the requester does not get internal files
             conversation.download(uow, IVAN, record, second["id"])
-        assert conversation.download(uow, BOB, record, second["id"])[1] == PDF
+        assert conversation.download(uow, ALICE, record, second["id"])[1] == PDF
     [added, _] = events(db, record, "attachment.added")
     assert added["data"] == {"attachment_id": first["id"], "filename": "error report.pdf", "size": len(PDF),
                              "content_type": "application/pdf", "sha256": digest, "visibility": "public"}

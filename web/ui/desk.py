@@ -146,7 +146,7 @@ def notifications_preferences():  # type: ignore[no-untyped-def]
 
 
 @ui.route("/notifications/templates", methods=["GET", "POST"])
-@page(*notifications.TEMPLATE_ROLES)
+@page("notification_templates")
 def notification_templates():  # type: ignore[no-untyped-def]
     actor = signed_in()
     errors: dict[str, str] = {}

@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest, DomainError
-from engine.services import assign, inbox_view, reports
+from engine.services import assign, inbox_view, policy, starting
 from web.api.inbox_args import filters_from
 from web.auth import db
 from web.ui.common import page, safe_next, signed_in, ui
@@ -19,7 +19,7 @@ from web.ui.common import page, safe_next, signed_in, ui
 @page()
 def inbox():  # type: ignore[no-untyped-def]
     actor = signed_in()
-    tab = request.args.get("tab", "available")
+    tab = request.args.get("tab", policy.DEFAULT_TAB)
     page_no = request.args.get("page", "1")
     problem = None
     with unit_of_work(db(), readonly=True) as uow:
@@ -30,9 +30,9 @@ def inbox():  # type: ignore[no-untyped-def]
             # Bad filters are said beside the filters; the tab is still shown, unfiltered.
             problem = exc.message
             box = inbox_view.view(uow, actor, tab, inbox_view.inbox.Filters(), None, None)
-        kinds = reports.start_options(uow)
+        options = starting.options(uow, actor)
     args = box.filters.as_args()
-    return render_template("inbox.html", box=box, kinds=kinds, args=args, problem=problem,
+    return render_template("inbox.html", box=box, options=options, args=args, problem=problem,
                            page_no=int(page_no) if page_no.isdigit() and not problem else 1,
                            sort_link=_sort_link(box, args)), (400 if problem else 200)
 
@@ -74,7 +74,7 @@ def inbox_bulk():  # type: ignore[no-untyped-def]
 
 
 @ui.post("/tasks/<task_id>/assign")
-@page(*assign.ASSIGN_ROLES)
+@page("assign")
 def assign_task(task_id: str):  # type: ignore[no-untyped-def]
     try:
         task = assign.assign(db(), signed_in(), task_id, request.form.get("assignee", ""))

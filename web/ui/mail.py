@@ -12,7 +12,7 @@ from web.ui.common import page, signed_in, ui
 
 
 @ui.get("/mail-in")
-@page(*mail_in.DECIDE_ROLES)
+@page("mail_in")
 def held_mail():  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         rows = mail_in.held(uow, signed_in())
@@ -21,7 +21,7 @@ def held_mail():  # type: ignore[no-untyped-def]
 
 
 @ui.post("/mail-in/<int:mail_id>")
-@page(*mail_in.DECIDE_ROLES)
+@page("mail_in")
 def decide_mail(mail_id: int):  # type: ignore[no-untyped-def]
     decision = request.form.get("decision", "")
     try:

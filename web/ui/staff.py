@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import catalogue_facts, policy, reports, starting, tasks
+from engine.services import catalogue_facts, reports, starting, tasks
 from web.auth import db
 from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
