@@ -88,6 +88,13 @@ class Dashboard:
     escalations_by_element: list[tuple[str, int]] = field(default_factory=list)
     breakdowns: list[BreakdownCount] = field(default_factory=list)
     record_processes: list[str] = field(default_factory=list)  # names of the processes whose records count
+    # The records behind each figure (the dashboard's drill-down): "priority:P1", "opened:2026-03-01",
+    # "closed:<day>", "respond", "resolve", "first_line", "reopened", "escalation:<timer>",
+    # "breakdown:<process>:<field>:<value>".
+    records: dict[str, list[int]] = field(default_factory=dict)
+
+    def note(self, figure: str, instance_id: int) -> None:
+        self.records.setdefault(figure, []).append(instance_id)
 
 
 @dataclass
@@ -127,10 +134,13 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
     board.record_processes = sorted({versions[v].name for v in counted})
 
     priorities: Counter[str] = Counter()
-    for version_id, data_json in s.execute(select(ProcessInstance.process_version_id, ProcessInstance.data_json).where(
+    for instance_id, version_id, data_json in s.execute(
+            select(ProcessInstance.id, ProcessInstance.process_version_id, ProcessInstance.data_json).where(
             ProcessInstance.status.in_(OPEN_STATUSES), ProcessInstance.process_version_id.in_(counted))):
         name = versions[version_id].priority_field
-        priorities[(json.loads(data_json).get(name) if name else None) or "none"] += 1
+        level = (json.loads(data_json).get(name) if name else None) or "none"
+        priorities[level] += 1
+        board.note(f"priority:{level}", instance_id)
     board.open_by_priority = [(p, priorities.get(p, 0)) for p in PRIORITIES] + (
         [("none", priorities["none"])] if priorities.get("none") else [])
     board.open_tasks = s.execute(select(func.count()).select_from(HumanTask)).scalar_one()
@@ -147,6 +157,10 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
         .group_by(AuditEvent.instance_id)).all())
     board.respond = Durations.of([_aware(first_touch[i]) - _aware(at)  # type: ignore[operator]
                                   for i, at in started if i in first_touch])
+    for i, at in started:
+        board.note(f"opened:{_aware(at).date()}", i)  # type: ignore[union-attr]
+        if i in first_touch:
+            board.note("respond", i)
 
     closed = list(s.execute(select(ProcessInstance.id, ProcessInstance.started_at, ProcessInstance.ended_at,
                                    ProcessInstance.data_json, ProcessInstance.process_version_id).where(
@@ -156,18 +170,29 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
     closed_days = Counter(_aware(end).date() for _, _, end, _, _ in closed)  # type: ignore[union-attr]
     board.closed_per_day = [(d, closed_days.get(d, 0)) for d in period.days]
     board.first_line = _first_line(closed, versions)
-    board.reopened = _reopened(uow, closed, versions)
+    sent_back = _sent_back(uow, closed, versions)
+    board.reopened = Ratio(len(sent_back), len(closed))
+    for i, _, end, data_json, v in closed:
+        board.note("resolve", i)
+        board.note(f"closed:{_aware(end).date()}", i)  # type: ignore[union-attr]
+        if versions[v].measures.first_line and json.loads(data_json).get(versions[v].measures.first_line) is True:
+            board.note("first_line", i)
+        if i in sent_back:
+            board.note("reopened", i)
 
     overdue = (select(HumanTask).where(HumanTask.due_at.is_not(None), HumanTask.due_at <= now)
                .order_by(HumanTask.due_at))
     board.overdue_count = s.execute(select(func.count()).select_from(overdue.subquery())).scalar_one()
     board.overdue_tasks = [{**tasks.task_summary(t), "due": _aware(t.due_at)}
                            for t in s.execute(overdue.limit(10)).scalars()]
-    fired = list(s.execute(select(AuditEvent.element_name, AuditEvent.element_id).where(
+    fired = list(s.execute(select(AuditEvent.element_name, AuditEvent.element_id, AuditEvent.instance_id).where(
         AuditEvent.type == "timer.fired", AuditEvent.at >= period.start, AuditEvent.at < period.end)))
     board.escalations = len(fired)
-    board.escalations_by_element = _count_sorted(Counter(name or el or "timer" for name, el in fired))
-    board.breakdowns = _breakdowns(uow, period)
+    board.escalations_by_element = _count_sorted(Counter(name or el or "timer" for name, el, _ in fired))
+    for name, el, instance_id in fired:
+        if instance_id is not None:
+            board.note(f"escalation:{name or el or 'timer'}", instance_id)
+    board.breakdowns = _breakdowns(uow, period, board)
     return board
 
 
@@ -177,7 +202,7 @@ def _first_line(closed: list[Any], versions: dict[int, Any]) -> Ratio:
     return Ratio(sum(answered), len(closed))
 
 
-def _reopened(uow: UnitOfWork, closed: list[Any], versions: dict[int, Any]) -> Ratio:
+def _sent_back(uow: UnitOfWork, closed: list[Any], versions: dict[int, Any]) -> set[int]:
     """Records a completion sent back: the version's `dashboard_reopened` field answered false (the trail's
     canonical JSON has no spaces, so the text match is exact)."""
     by_field: dict[str, list[int]] = {}
@@ -190,18 +215,22 @@ def _reopened(uow: UnitOfWork, closed: list[Any], versions: dict[int, Any]) -> R
         sent_back |= set(uow.session.execute(select(AuditEvent.instance_id).where(
             AuditEvent.type == "task.completed", AuditEvent.instance_id.in_(ids),
             AuditEvent.data_json.like(f'%"{name}":false%'))).scalars())
-    return Ratio(len(sent_back), len(closed))
+    return sent_back
 
 
-def _breakdowns(uow: UnitOfWork, period: Period) -> list[BreakdownCount]:
+def _breakdowns(uow: UnitOfWork, period: Period, board: Dashboard) -> list[BreakdownCount]:
     result = []
     for key, (_, decl) in declared.latest(uow).items():
         if not decl.measures.breakdowns:
             continue
-        datas = [json.loads(d) for d in uow.session.execute(select(ProcessInstance.data_json).where(
+        rows = [(i, json.loads(d)) for i, d in uow.session.execute(select(
+            ProcessInstance.id, ProcessInstance.data_json).where(
             ProcessInstance.process_key == key, ProcessInstance.started_at >= period.start,
-            ProcessInstance.started_at < period.end)).scalars()]
+            ProcessInstance.started_at < period.end))]
+        datas = [d for _, d in rows]
         for b in decl.measures.breakdowns:
             counts = Counter(str(d.get(b.field) or "not set") for d in datas)
+            for i, d in rows:
+                board.note(f"breakdown:{key}:{b.field}:{d.get(b.field) or 'not set'}", i)
             result.append(BreakdownCount(key, decl.name, b.field, _count_sorted(counts, b.order), len(datas)))
     return result

@@ -258,3 +258,31 @@ def test_a_due_range_cannot_end_before_it_starts(page: Any, live: Live) -> None:
     page.goto("/inbox?due_from=2026-03-10&due_to=2026-03-01")
     assert "the due range ends before it starts" in page.inner_text("#filter-problem")
     assert page.locator("#inbox-count").count() == 1  # the inbox is still there
+
+
+def test_dashboard_cards_and_bars_open_their_records(page: Any, live: Live) -> None:
+    from tests.web.support import seed_history
+
+    seed_history(live.db)
+    sign_in(page, "carol")
+    page.goto("/dashboard")
+    bar = page.locator("svg.chart-bars a.drill").first
+    counted = int(bar.locator("text.value").text_content() or "0")
+    bar.click()
+    page.wait_for_selector("#drill-table, .empty-state")
+    assert page.locator("#drill-table tbody tr").count() == counted
+    page.go_back()
+    page.click("#t-resolve")
+    page.wait_for_url("**figure=resolve**")
+    shot(page, "dashboard-drill")
+    page.goto("/dashboard")
+    page.click("#t-overdue")
+    page.wait_for_url("**sla=overdue**")
+    assert "2 tasks match" in page.inner_text("#inbox-count")
+    live.expected += ["HTTP 400 for GET", "status of 400"]  # the bad period below, answered inline
+    page.goto("/dashboard?from=2026-05-01&to=2026-04-01")
+    assert "the period starts after it ends" in page.inner_text("#period-problem")
+    assert page.locator("#m-open-tasks").count() == 1
+    page.set_viewport_size(PHONE)
+    page.goto("/dashboard")
+    shot(page, "dashboard-phone", full_page=True)

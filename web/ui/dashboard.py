@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from engine import clock
 from engine.db.database import unit_of_work
+from engine.errors import BadRequest
 from engine.services import dashboard as measures
+from engine.services import dashboard_drill as drill_down
 from web.auth import db
 from web.ui import charts
 from web.ui.common import arg_date, page, signed_in, ui
@@ -16,28 +18,56 @@ from web.ui.common import arg_date, page, signed_in, ui
 QUICK = (7, 30, 90)
 
 
+def _period() -> tuple[measures.Period, str | None]:
+    """The chosen period, or (a bad one) the default with the reason, said beside the period's fields."""
+    try:
+        days = request.args.get("days", "")
+        start, end = arg_date("from"), arg_date("to")
+        if days.isdigit() and not (start or end):
+            end = clock.now().date()
+            start = end - timedelta(days=max(1, min(int(days), 366)) - 1)
+        return measures.Period.of(start, end), None
+    except BadRequest as exc:
+        return measures.Period.of(None, None), exc.message
+
+
 @ui.get("/dashboard")
 @page("dashboard")
 def dashboard():  # type: ignore[no-untyped-def]
-    days = request.args.get("days", "")
-    start, end = arg_date("from"), arg_date("to")
-    if days.isdigit() and not (start or end):
-        end = clock.now().date()
-        start = end - timedelta(days=int(days) - 1)
-    period = measures.Period.of(start, end)
+    period, problem = _period()
     with unit_of_work(db(), readonly=True) as uow:
         board = measures.dashboard(uow, signed_in(), period)
-    last_day = (period.end - timedelta(days=1)).date()
+    first, last_day = period.start.date(), (period.end - timedelta(days=1)).date()
+
+    def drill(figure: str) -> str:
+        return url_for("ui.dashboard_records", figure=figure, **{"from": first.isoformat(), "to": last_day.isoformat()})
+
     charts_svg = {
-        "priority": charts.bars(board.open_by_priority, "Open records by priority", empty="No open records"),
-        "opened": charts.columns(board.opened_per_day, "Records opened per day"),
-        "closed": charts.columns(board.closed_per_day, "Records closed per day"),
+        "priority": charts.bars(board.open_by_priority, "Open records by priority", empty="No open records",
+                                link=lambda p: drill(f"priority:{p}")),
+        "opened": charts.columns(board.opened_per_day, "Records opened per day", link=lambda d: drill(f"opened:{d}")),
+        "closed": charts.columns(board.closed_per_day, "Records closed per day", link=lambda d: drill(f"closed:{d}")),
         "escalations": charts.bars(board.escalations_by_element, "SLA escalations by timer",
-                                   empty="No escalations in this period"),
+                                   empty="No escalations in this period", link=lambda t: drill(f"escalation:{t}")),
     }
     breakdowns = [(b, charts.bars(b.rows, f"{b.process_name} by {b.field}",
-                                  empty=f"No {b.process_name.lower()} records in this period"))
+                                  empty=f"No {b.process_name.lower()} records in this period",
+                                  link=lambda v, b=b: drill(f"breakdown:{b.process}:{b.field}:{v}")))
                   for b in board.breakdowns]
     return render_template("dashboard.html", board=board, charts=charts_svg, breakdowns=breakdowns,
-                           start=period.start.date(),
-                           end=last_day, quick=QUICK)
+                           start=first, end=last_day, quick=QUICK, problem=problem, drill=drill), (
+        400 if problem else 200)
+
+
+@ui.get("/dashboard/records")
+@page("dashboard")
+def dashboard_records():  # type: ignore[no-untyped-def]
+    """The records behind one figure of the dashboard."""
+    period, problem = _period()
+    if problem:
+        raise BadRequest(problem)
+    figure = request.args.get("figure", "")
+    with unit_of_work(db(), readonly=True) as uow:
+        rows = drill_down.records_behind(uow, signed_in(), period, figure)
+    return render_template("dashboard_records.html", rows=rows, figure=figure, start=period.start.date(),
+                           end=(period.end - timedelta(days=1)).date())
