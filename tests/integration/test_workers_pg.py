@@ -150,9 +150,10 @@ def test_completions_race_with_workers_without_lost_updates(pg_db: Database) -> 
     assert len(counts) == 50 and set(counts.values()) == {1}
     with unit_of_work(db) as uow:
         for inst in uow.session.execute(select(ProcessInstance)).scalars():
-            events = uow.session.execute(select(AuditEvent.type).where(AuditEvent.instance_id == inst.id)).scalars()
-            kinds = Counter(events)
-            assert kinds["task.completed"] == 1 and kinds["timer.fired"] == 1
+            trail = uow.session.execute(select(AuditEvent.type, AuditEvent.actor, AuditEvent.at, AuditEvent.element_id)
+                                        .where(AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).all()
+            kinds = Counter(row[0] for row in trail)
+            assert kinds["task.completed"] == 1 and kinds["timer.fired"] == 1, trail
             # Every step is one revision: start (1) + completion + timer = 3, none lost or skipped.
-            assert inst.revision == 3, (inst.business_key, inst.revision)
+            assert inst.revision == 3, (inst.business_key, inst.revision, trail)
             assert inst.status == "completed" and '"noted": true' in inst.data_json
