@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessVersion
-from engine.diagram import declarations
+from engine.diagram import declarations, sla_declarations
 from engine.diagram.metadata import NS, ROLES, ProcessMeta, read_processes
 from engine.diagram.validate import check_process
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
@@ -124,6 +124,7 @@ def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Che
     problems.extend(check_process(pm, known_decisions, known_processes, compile_expression, compile_script,
                                   literal_timer))
     problems.extend(declarations.problems(pm, ROLES))
+    problems.extend(sla_declarations.problems(pm, known_decisions))
     spec = subs = None
     try:
         spec, subs = parse_specs(root, bundle.filename, pm.id)

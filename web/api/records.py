@@ -6,11 +6,15 @@ from flask import jsonify, request
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import audit, instances, starting
+from engine.services import audit, instances, sla, starting
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.api.openapi import OBJ, PATHS, STR, _json, _op
 from web.auth import current_actor, db, login_required
+
+PATHS.update({"/instances/{id}/sla": {"get": _op(
+    "The record's service-level clocks recomputed from its trail: state, elapsed business time, target, due, "
+    "breach, and the segments and pauses they are computed from", "instances")}})
 
 
 @api.post("/instances")
@@ -59,6 +63,13 @@ def instance_audit(ref: str):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
         return jsonify({"events": [audit.event_view(e) for e in audit.instance_events(uow, inst.id)]})
+
+
+@api.get("/instances/<ref>/sla")
+@login_required
+def instance_sla(ref: str):  # type: ignore[no-untyped-def]
+    with unit_of_work(db(), readonly=True) as uow:
+        return jsonify(sla.clocks_of(uow, current_actor(), ref))  # type: ignore[arg-type]
 
 
 @api.post("/instances/<ref>/cancel")
