@@ -51,6 +51,9 @@ ACTS: dict[str, tuple[str, ...]] = {
     "assign": ("service_desk", "admin"),  # hand out work: assign or reassign tasks to a named person
     "mail_in": ("service_desk", "admin"),  # decide on mail held from unknown senders
     "notification_templates": ("admin",),
+    "write_knowledge": ("service_desk", "problem_team", "admin"),  # write and edit knowledge articles
+    "review_knowledge": ("service_desk", "admin"),  # review and publish articles (not one's own)
+    "problems": ("problem_team", "service_desk", "admin"),  # problems, linked incidents, known errors
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
@@ -59,6 +62,8 @@ ACT_WORDS = {
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",
     "export_trail": "export the trail", "post_message": "post messages", "assign": "assign tasks to people",
     "mail_in": "decide on held mail", "notification_templates": "edit notification templates",
+    "write_knowledge": "write knowledge articles", "review_knowledge": "review and publish knowledge articles",
+    "problems": "manage problems and known errors",
 }
 
 
@@ -262,3 +267,17 @@ def may_read_internal(actor: Actor) -> bool:
 def may_withdraw(uow: UnitOfWork, actor: Actor, instance_id: int, status: str) -> bool:
     """The people a record is for may withdraw it while it is open."""
     return status in ("running", "waiting") and actor.username in parties.requesters(uow, instance_id)
+
+
+# ------------------------------------------------------------------------------------------------ knowledge
+
+def may_read_known_errors(actor: Actor) -> bool:
+    """Known errors and unpublished articles are staff knowledge; requesters find published articles."""
+    return bool(staff_roles(actor))
+
+
+def check_review_article(actor: Actor, author: str) -> None:
+    """Four eyes: an article is reviewed by someone of the service desk other than its author."""
+    require(actor, "review_knowledge")
+    if actor.username == author:
+        raise NotAllowed("an article is reviewed by someone other than its author")

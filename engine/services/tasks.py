@@ -12,7 +12,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from engine.services import facts, messages, policy, specs, stepping
+from engine.services import facts, knowledge, messages, policy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
@@ -65,8 +65,12 @@ def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
     lv = specs.loaded(uow, inst.process_version_id)
     el = lv.meta.elements.get(task.element_id)
     form = [f.to_dict() for f in el.form] if el else []
-    return {**task_summary(task), "form": [_form_view(f) for f in form], "data": json.loads(inst.data_json),
-            "documentation": el.properties.get("instructions", "") if el else ""}
+    data = json.loads(inst.data_json)
+    result = {**task_summary(task), "form": [_form_view(f) for f in form], "data": data,
+              "documentation": el.properties.get("instructions", "") if el else ""}
+    if el is not None and knowledge.declared(el):
+        result["knowledge"] = knowledge.for_task(uow, actor, el, data)
+    return result
 
 
 def first_workable(db: Database, actor: Actor, task_ids: list[str]) -> str | None:

@@ -39,6 +39,12 @@ class Api:
     def post(self, path: str, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
         return self.call("POST", path, user, **kw)
 
+    def put(self, path: str, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+        return self.call("PUT", path, user, **kw)
+
+    def patch(self, path: str, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+        return self.call("PATCH", path, user, **kw)
+
 
 @pytest.fixture
 def api(db: Database) -> Iterator[Api]:
