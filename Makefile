@@ -43,7 +43,7 @@ instance-ready: setup
 run: setup ## set up, migrate SQLite under instance/, install processes/ not yet deployed (never over owners' versions), seed demo users, serve on :5000 with a worker
 	@$(MAKE) --no-print-directory instance-ready
 	@echo "itsmflow on http://$(HOST):$(PORT)  (users alice, bob, carol, dave, erin, frank, grace, heidi, ivan, admin; password demo)"
-	@.venv/bin/itsmflow worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	@.venv/bin/itsmflow worker --supervise & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
 
 test: setup browser-deps ## install everything and run lint, import contracts and the whole test suite

@@ -148,16 +148,22 @@ def token_create(name: str) -> None:
 @click.option("--workers", default=2, type=int, help="gunicorn web processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app and API with gunicorn."""
-    args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
-            "web.wsgi:app"]
-    os.execvp(args[0], args)
+    # The interpreter running this command has gunicorn installed: no need for the venv on PATH.
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "web.wsgi:app"]
+    os.execv(sys.executable, args)
 
 
 @main.command()
 @click.option("--once", is_flag=True, help="fire what is due, retry messages, and exit (for cron)")
 @click.option("--interval", default=1.0, type=float, help="seconds between polls when idle")
-def worker(once: bool, interval: float) -> None:
+@click.option("--supervise", is_flag=True, help="run the worker as a child process, restarted whenever it dies")
+def worker(once: bool, interval: float, supervise: bool) -> None:
     """Fire due timers and deliver pending messages."""
+    if supervise and not once:
+        from web.supervisor import supervise as run_supervised
+
+        raise SystemExit(run_supervised(["--interval", str(interval)], click.echo))
     fired = timers.run_worker(_db(), once=once, interval=interval)
     if once:
         click.echo(f"fired timers on {fired} instance(s)")

@@ -8,6 +8,9 @@ from engine.diagram.forms import check_definition
 from engine.diagram.metadata import ROLES, ProcessMeta
 
 Problem = dict[str, Any]
+# What the database stores of an element, and how long each may be (the columns' sizes): PostgreSQL would
+# refuse a longer one at the first step that writes it, long after deploy.
+MAX_ID, MAX_NAME, MAX_LANE = 200, 200, 100
 
 
 def check_process(pm: ProcessMeta, known_decisions: set[str], known_processes: set[str],
@@ -20,7 +23,16 @@ def check_process(pm: ProcessMeta, known_decisions: set[str], known_processes: s
     for lane, role in pm.lanes.items():
         if role is None:
             add(None, f"lane {lane!r} does not map to a role (roles: {', '.join(ROLES)}; or add it to lanes.json)")
+    for lane in pm.lanes:
+        if len(lane) > MAX_LANE:
+            add(None, f"lane name {lane[:40]!r}... is longer than {MAX_LANE} characters")
     for el in pm.elements.values():
+        if len(el.id) > MAX_ID:
+            add(el.id[:40], f"element id is longer than {MAX_ID} characters")
+        if el.name and len(el.name) > MAX_NAME:
+            add(el.id, f"name of {el.kind} is {len(el.name)} characters long; at most {MAX_NAME} are allowed")
+        if el.message and len(el.message) > MAX_NAME:
+            add(el.id, f"message name is longer than {MAX_NAME} characters")
         if el.is_human and el.kind != "task":
             if not el.roles and not el.assignee:
                 add(el.id, f"{el.kind} {el.name!r} has no lane or camunda:candidateGroups, so nobody can do it")

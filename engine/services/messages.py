@@ -4,6 +4,7 @@ marked, those nobody waits for are kept as `unrouted` and retried by the worker,
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,11 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import Message, MessageSubscription, ProcessInstance
 from engine.errors import BadRequest, NotFound
-from engine.services import audit, deploy, policy, specs, stepping
+from engine.services import audit, deploy, policy, specs, step_guard, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
+
+log = logging.getLogger(__name__)
 
 RESERVED = ("business_key", "started_by", "origin_key")
 THROW_KINDS = ("intermediateThrowEvent", "endEvent", "sendTask")
@@ -26,6 +29,7 @@ class Routing:
     delivered_to: list[int] = field(default_factory=list)
     started: list[int] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)  # messages thrown by the receivers in turn
+    failed: list[int] = field(default_factory=list)  # receivers whose step failed (now in error)
 
 
 def subscriptions_of(uow: UnitOfWork, instance_id: int) -> list[str]:
@@ -77,17 +81,23 @@ def route(uow: UnitOfWork, msg: Message) -> Routing:
         subs = list(uow.session.execute(stmt).scalars())
     for sub in subs:
         inst = stepping.lock_instance(uow, sub.instance_id)
-        runner, lv = stepping.restore(uow, inst)
+        if inst.status not in ("running", "waiting"):
+            continue  # in error: it gets the message once someone (or the worker's retry) has fixed it
         try:
-            log = runner.deliver(msg.name, payload)
+            # Each receiver's step is its own unit: if it fails, that receiver goes to error, not the sender.
+            with uow.session.begin_nested():
+                outcome = _deliver_to(uow, inst, sub, msg, payload, sender)
         except LookupError:
             continue  # it stopped waiting since the subscription was written
-        events = [NewEvent("message.delivered", msg.sent_by, inst.id, sub.element_id, None,
-                           {"name": msg.name, "message_id": msg.id, "from": sender.business_key if sender else None})]
-        outcome = stepping.save_step(uow, inst, runner, lv, log, msg.sent_by, events, inst.revision)
+        except Exception as exc:
+            if step_guard.is_connection_error(exc):
+                raise
+            step_guard.mark_failed(uow, stepping.lock_instance(uow, sub.instance_id), msg.sent_by, exc)
+            result.failed.append(sub.instance_id)
+            continue
         result.delivered_to.append(inst.id)
         result.message_ids.extend(outcome.message_ids)
-    if not result.delivered_to:
+    if not result.delivered_to and not result.failed:
         data = {k: v for k, v in payload.items() if k not in RESERVED}
         # Whoever asked for the sending record is the requester of what it starts (separation of duties).
         if payload.get("requester") or payload.get("started_by"):
@@ -110,15 +120,31 @@ def route(uow: UnitOfWork, msg: Message) -> Routing:
     return result
 
 
+def _deliver_to(uow: UnitOfWork, inst: ProcessInstance, sub: MessageSubscription, msg: Message,
+                payload: dict[str, Any], sender: ProcessInstance | None) -> stepping.StepOutcome:
+    runner, lv = stepping.restore(uow, inst)
+    steps = runner.deliver(msg.name, payload)
+    events = [NewEvent("message.delivered", msg.sent_by, inst.id, sub.element_id, None,
+                       {"name": msg.name, "message_id": msg.id, "from": sender.business_key if sender else None})]
+    return stepping.save_step(uow, inst, runner, lv, steps, msg.sent_by, events, inst.revision)
+
+
 def deliver_pending(db: Database, message_ids: list[int], depth: int = 0) -> None:
     """Routes messages thrown by a committed step, each in its own transaction (and what they cause)."""
     for message_id in message_ids:
-        with unit_of_work(db) as uow:
-            msg = uow.session.get(Message, message_id)
-            if msg is None or msg.status == "delivered":
-                continue
-            result = route(uow, msg)
-            uow.commit()
+        try:
+            with unit_of_work(db) as uow:
+                msg = uow.session.get(Message, message_id)
+                if msg is None or msg.status == "delivered":
+                    continue
+                result = route(uow, msg)
+                uow.commit()
+        except Exception as exc:
+            if step_guard.is_connection_error(exc):
+                raise
+            # The sender's step is committed and the message stored: the worker's retry takes it from here.
+            log.warning("routing message %s failed: %r", message_id, exc)
+            continue
         if depth < 20:
             deliver_pending(db, result.message_ids, depth + 1)
 
@@ -159,16 +185,22 @@ def retry_unrouted(db: Database, limit: int = 100) -> int:
         ids = list(uow.session.execute(stmt.limit(limit)).scalars())
     delivered = 0
     for message_id in ids:
-        with unit_of_work(db) as uow:
-            msg = uow.session.get(Message, message_id)
-            if msg is None or msg.status == "delivered":
-                continue
-            result = route(uow, msg)
-            if result.delivered_to or result.started:
-                uow.commit()
-                delivered += 1
-                deliver_pending(db, result.message_ids)
-                continue
+        try:
+            with unit_of_work(db) as uow:
+                msg = uow.session.get(Message, message_id)
+                if msg is None or msg.status == "delivered":
+                    continue
+                result = route(uow, msg)
+                if result.delivered_to or result.started or result.failed:
+                    uow.commit()  # failed receivers were put in error: keep that
+                if result.delivered_to or result.started:
+                    delivered += 1
+                    deliver_pending(db, result.message_ids)
+                    continue
+        except Exception as exc:
+            if step_guard.is_connection_error(exc):
+                raise
+            log.warning("routing message %s failed: %r", message_id, exc)  # counted below, tried again later
         with unit_of_work(db) as uow:  # count the attempt; the failed routing itself was rolled back
             uow.session.execute(update(Message).where(Message.id == message_id)
                                 .values(attempts=Message.attempts + 1, status="unrouted"))

@@ -7,6 +7,7 @@ could run anything as the server's user. Compiled code is cached per source text
 from __future__ import annotations
 
 import ast
+import json
 import math
 import re
 import sys
@@ -120,8 +121,23 @@ def _run(code: CodeType, scope: dict[str, Any]) -> Any:
     sys.settrace(budget.tracer)
     try:
         return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython above
+    except Exception:
+        raise
+    except BaseException as exc:
+        # SystemExit, KeyboardInterrupt, GeneratorExit raised by a diagram would otherwise end the process
+        # running it (a worker exiting 0 on every restart): they are the script's error, nothing more.
+        raise ScriptRejected(f"script raised {type(exc).__name__}, which diagrams may not raise") from None
     finally:
         sys.settrace(previous)
+
+
+def _storable(context: dict[str, Any]) -> None:
+    """A script's results are saved as JSON after the step: refuse here, as the script's error, what cannot be
+    (an integer past Python's 4300-digit text limit, endless nesting)."""
+    try:
+        json.dumps(context, default=str)
+    except (ValueError, RecursionError, TypeError) as exc:
+        raise ScriptRejected(f"the script's result cannot be saved: {exc}") from None
 
 
 def literal_timer(expression: str) -> str | None:
@@ -148,10 +164,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         scope.update(external_context or {})
         scope.update(context)
         _run(compile_script(script), scope)
-        for key, value in scope.items():
-            if key in _HIDDEN or key.startswith("_") or callable(value) or key in (external_context or {}):
-                continue
-            context[key] = value
+        results = {key: value for key, value in scope.items()
+                   if not (key in _HIDDEN or key.startswith("_") or callable(value) or key in (external_context or {}))}
+        _storable(results)  # before the task's data is touched: a refused result leaves it as it was
+        context.update(results)
         for key in [k for k in context if k not in scope]:
             del context[key]  # the script deleted it
         return True

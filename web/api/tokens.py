@@ -19,8 +19,12 @@ def health():  # type: ignore[no-untyped-def]
         conn.execute(text("SELECT 1"))
     status = timers.status(db())
     alive = [w for w in status["workers"] if w["alive"]]  # type: ignore[union-attr]
-    return jsonify({"status": "ok", "database": "ok", "workers_alive": len(alive),
-                    "due_timers": status["due_timers"], "undelivered_messages": status["undelivered_messages"],
+    # Due timers that nobody fired for a while mean no worker is running (or all are stuck): say so.
+    stalled = status["stalled_timers"]
+    return jsonify({"status": "stalled" if stalled else "ok", "database": "ok", "workers_alive": len(alive),
+                    "due_timers": status["due_timers"], "stalled_timers": stalled,
+                    "oldest_stalled_due_at": status["oldest_stalled_due_at"],
+                    "undelivered_messages": status["undelivered_messages"],
                     "errored_instances": status["errored_instances"]})
 
 
