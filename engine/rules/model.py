@@ -23,6 +23,7 @@ class Input:
     type_ref: str | None
     key: str  # how the input is named in Evaluation.inputs and explanations: label, else expression
     read: Getter = field(repr=False)  # compiled expression with typeRef coercion applied
+    allowed_values: tuple[Any, ...] = ()  # inputValues: what the column expects, offered to people typing examples
 
 
 @dataclass(eq=False)

@@ -238,7 +238,12 @@ class _Builder:
                 read = _with_coercion(compile_expression(expression, "input expression"), type_ref).fn
             except FeelError as exc:
                 self.problem(decision_id, None, cell, str(exc))
-            inputs.append(Input(el.get("id") or f"input{n}", label, expression, type_ref, key, read))
+            allowed: tuple[Any, ...] = ()
+            try:
+                allowed = compile_value_list(self.text(el.find(self.q("inputValues"))))
+            except FeelError:
+                pass  # inputValues may be unary tests (ranges, "< 5"): they only feed suggestions, never matching
+            inputs.append(Input(el.get("id") or f"input{n}", label, expression, type_ref, key, read, allowed))
         return inputs
 
     def outputs(self, table: Any, decision_id: str) -> list[Output]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import DmnParseError, EvaluationError, Problem
@@ -36,6 +37,9 @@ def _case_shape_problems(case: Any, number: int) -> list[Problem]:
         problems.append(Problem(decision, None, None, f'{label}: needs "expected" or "expected_error": true'))
     if expected is not None and not isinstance(expected, dict):
         problems.append(Problem(decision, None, None, f'{label}: "expected" must be an object'))
+    elif expected == {} and not wants_error:
+        # an example that expects nothing would pass whatever the table answers
+        problems.append(Problem(decision, None, None, f"{label}: expects no output; name at least one"))
     return problems
 
 
@@ -70,41 +74,60 @@ def _same(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
+@dataclass
+class CaseResult:
+    """What one example case did: the rules it matched, the outputs it got, and why it failed (if it did)."""
+
+    number: int
+    matched: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)  # JSON-safe
+    problems: list[Problem] = field(default_factory=list)  # empty when the case passed
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_case(model: DmnModel, case: Any, number: int) -> CaseResult:
+    """Run one case against the model: shape problems, evaluation errors and output mismatches are problems."""
+    result = CaseResult(number)
+    shape = _case_shape_problems(case, number)
+    if shape:
+        result.problems = shape
+        return result
+    decision_id = case["decision"]
+    label = f"test {number}" + (f" ({case['name']})" if case.get("name") else "")
+    if decision_id not in model.decisions:
+        result.problems = [Problem(decision_id, None, None, f"{label}: unknown decision {decision_id!r}")]
+        return result
+    wants_error = case.get("expected_error", False)
+    try:
+        evaluation = model.evaluate(decision_id, case.get("inputs", {}), version=case.get("version"))
+    except EvaluationError as exc:
+        if not wants_error:
+            rule_id = exc.rule_ids[0] if exc.rule_ids else None
+            result.problems = [Problem(decision_id, rule_id, None, f"{label}: evaluation failed: {exc.message}")]
+        return result
+    result.matched = list(evaluation.matched)
+    result.outputs = to_json(evaluation.outputs)
+    first = evaluation.matched[0] if evaluation.matched else None
+    matched = ", ".join(evaluation.matched) or "no rule"
+    if wants_error:
+        got = ", ".join(f"{k}={feel_text(v)}" for k, v in evaluation.outputs.items())
+        result.problems = [Problem(decision_id, first, None,
+                                   f"{label}: expected an evaluation error, got {got} (matched {matched})")]
+        return result
+    failures = []
+    for key, expected in (case.get("expected") or {}).items():
+        if key not in evaluation.outputs:
+            failures.append(f"unknown output {key!r} (outputs: {', '.join(evaluation.outputs)})")
+        elif not _same(evaluation.outputs[key], expected):
+            failures.append(f"expected {key}={feel_text(expected)}, got {feel_text(evaluation.outputs[key])}")
+    if failures:
+        result.problems = [Problem(decision_id, first, None, f"{label}: {'; '.join(failures)} (matched {matched})")]
+    return result
+
+
 def run_table_tests(model: DmnModel, cases: list[dict[str, Any]]) -> list[Problem]:
     """Run each case; return one Problem per failing case (an empty list means all passed)."""
-    problems: list[Problem] = []
-    for number, case in enumerate(cases, 1):
-        shape = _case_shape_problems(case, number)
-        if shape:
-            problems.extend(shape)
-            continue
-        decision_id = case["decision"]
-        label = f"test {number}" + (f" ({case['name']})" if case.get("name") else "")
-        if decision_id not in model.decisions:
-            problems.append(Problem(decision_id, None, None, f"{label}: unknown decision {decision_id!r}"))
-            continue
-        wants_error = case.get("expected_error", False)
-        try:
-            result = model.evaluate(decision_id, case.get("inputs", {}), version=case.get("version"))
-        except EvaluationError as exc:
-            if not wants_error:
-                rule_id = exc.rule_ids[0] if exc.rule_ids else None
-                message = f"{label}: evaluation failed: {exc.message}"
-                problems.append(Problem(decision_id, rule_id, None, message))
-            continue
-        matched = ", ".join(result.matched) or "no rule"
-        if wants_error:
-            got = ", ".join(f"{k}={feel_text(v)}" for k, v in result.outputs.items())
-            problems.append(Problem(decision_id, result.matched[0] if result.matched else None, None,
-                                    f"{label}: expected an evaluation error, got {got} (matched {matched})"))
-            continue
-        failures = []
-        for key, expected in (case.get("expected") or {}).items():
-            if key not in result.outputs:
-                failures.append(f"unknown output {key!r} (outputs: {', '.join(result.outputs)})")
-            elif not _same(result.outputs[key], expected):
-                failures.append(f"expected {key}={feel_text(expected)}, got {feel_text(result.outputs[key])}")
-        if failures:
-            problems.append(Problem(decision_id, result.matched[0] if result.matched else None, None,
-                                    f"{label}: {'; '.join(failures)} (matched {matched})"))
-    return problems
+    return [p for number, case in enumerate(cases, 1) for p in run_case(model, case, number).problems]

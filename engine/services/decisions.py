@@ -46,20 +46,20 @@ def check_dmn(dmn: DmnFile) -> tuple[DmnModel | None, list[dict[str, Any]]]:
     try:
         model = parse_dmn(dmn.xml)
     except DmnParseError as exc:
-        return None, [_problem(dmn.name, p) for p in exc.problems]
+        return None, [problem_view(dmn.name, p) for p in exc.problems]
     except (UnsafeXml, ValueError) as exc:
         return None, [{"element_id": None, "file": dmn.name, "message": str(exc)}]
     problems: list[dict[str, Any]] = []
     if dmn.tests:
         try:
             cases = load_table_tests(dmn.tests)
-            problems.extend(_problem(dmn.name, p) for p in run_table_tests(model, cases))
+            problems.extend(problem_view(dmn.name, p) for p in run_table_tests(model, cases))
         except DmnParseError as exc:
-            problems.extend(_problem(dmn.name, p) for p in exc.problems)
+            problems.extend(problem_view(dmn.name, p) for p in exc.problems)
     return model, problems
 
 
-def _problem(file: str, p: Any) -> dict[str, Any]:
+def problem_view(file: str, p: Any) -> dict[str, Any]:
     where = ", ".join(x for x in (p.rule_id and f"rule {p.rule_id}", p.cell) if x)
     return {"element_id": p.decision_id, "rule_id": p.rule_id, "cell": p.cell, "file": file,
             "message": f"{where}: {p.message}" if where else p.message}
@@ -70,23 +70,42 @@ def store_decisions(uow: UnitOfWork, dmn: DmnFile, model: DmnModel, actor: Actor
     """Adds a new version of every decision in the file whose content changed; returns audit events."""
     text = dmn.xml.decode("utf-8")
     sha = hashlib.sha256(dmn.xml).hexdigest()
+    tests = dmn.tests or "[]"
     events = []
     for decision_id, decision in model.decisions.items():
         latest = latest_version(uow, decision_id)
-        if latest is not None and latest.sha256 == sha:
+        if latest is not None and latest.sha256 == sha and same_examples(latest.tests_json, tests):
             continue
         version = (latest.version if latest else 0) + 1
         uow.session.add(DecisionVersion(
             key=decision_id, version=version, name=decision.name or decision_id, dmn_xml=text,
-            tests_json=dmn.tests or "[]", sha256=sha, deployed_by=actor.username, deployed_at=clock.now(),
+            tests_json=tests, sha256=sha, deployed_by=actor.username, deployed_at=clock.now(),
             origin=origin, comment=comment,
         ))
         events.append(NewEvent("decision.deployed", actor.username, element_id=decision_id,
                                element_name=decision.name,
                                data={"key": decision_id, "version": version, "sha256": sha, "file": dmn.name,
-                                     "origin": origin, "comment": comment}))
+                                     "origin": origin, "comment": comment, "examples": _count(tests)}))
     uow.session.flush()
     return events
+
+
+def same_examples(stored: str | None, sent: str) -> bool:
+    """The same example cases, however the JSON is laid out: a table with changed examples is a new version."""
+    try:
+        return bool(json.loads(stored or "[]") == json.loads(sent))
+    except ValueError:
+        return (stored or "[]") == sent
+
+
+def _count(tests: str) -> int | None:
+    try:
+        cases = json.loads(tests)
+    except ValueError:
+        return None
+    if isinstance(cases, dict):
+        cases = cases.get("cases")
+    return len(cases) if isinstance(cases, list) else None
 
 
 def latest_version(uow: UnitOfWork, key: str) -> DecisionVersion | None:

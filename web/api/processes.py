@@ -34,12 +34,20 @@ def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
 
 
 def _dmn_files() -> list[DmnFile]:
+    """The uploaded tables, each with its examples: a `tests` file named after the table (<stem>.tests.json),
+    or, beside a single table, the one `tests` file or text field whatever its name."""
     tests = {f.filename: f.read().decode("utf-8", "replace") for f in request.files.getlist("tests")}
+    if "tests" in request.form:
+        tests["tests"] = request.form["tests"]
+    uploads = request.files.getlist("dmn")
     files = []
-    for f in request.files.getlist("dmn"):
+    for f in uploads:
         name = f.filename or "decision.dmn"
         stem = name.rsplit(".", 1)[0]
-        files.append(DmnFile(name, f.read(), tests.get(f"{stem}.tests.json")))
+        text = tests.get(f"{stem}.tests.json")
+        if text is None and len(uploads) == 1 and len(tests) == 1:
+            text = next(iter(tests.values()))
+        files.append(DmnFile(name, f.read(), text))
     return files
 
 

@@ -22,6 +22,23 @@ export async function post(url, formData) {
   return { status: response.status, body };
 }
 
+// POSTs a JSON body the same way; resolves to {status, body}.
+export async function postJson(url, data) {
+  const response = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(data),
+    credentials: 'same-origin',
+    headers: { 'X-CSRF-Token': csrfToken(), Accept: 'application/json', 'Content-Type': 'application/json' },
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null;
+  }
+  return { status: response.status, body };
+}
+
 export async function getText(url) {
   const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/xml, */*' } });
   if (!response.ok) {

@@ -1,5 +1,6 @@
-// The decision-table editor: dmn-js opens the table of the page's key; Deploy sends the DMN with the table's
-// example cases (its .tests.json) to the JSON API; refused problems are listed and their rules highlighted.
+// The decision-table editor: dmn-js opens the table of the page's key, the examples panel below it holds the
+// table's example cases (its .tests.json), checked against the edited table as either changes. Deploy sends the
+// table with its examples as one version; refused problems are listed and their rules highlighted.
 import DmnModeler from 'dmn-js/lib/Modeler';
 
 import 'dmn-js/dist/assets/diagram-js.css';
@@ -15,6 +16,7 @@ import 'dmn-js/dist/assets/dmn-font/css/dmn-embedded.css';
 import {
   dirtyTracker, download, errorMessage, getText, hideProblems, post, setStatus, showProblems,
 } from './common.js';
+import { examplesPanel } from './examples.js';
 
 const root = document.getElementById('dmn-root');
 const key = root.dataset.key;
@@ -23,11 +25,22 @@ const downloadButton = document.getElementById('btn-download');
 const dirty = dirtyTracker();
 const modeler = new DmnModeler({ container: '#canvas' });
 window.dmnModeler = modeler; // for the browser tests
+const examples = examplesPanel({
+  key,
+  checkUrl: root.dataset.checkUrl,
+  previewUrl: root.dataset.previewUrl,
+  getXml: async () => (await modeler.saveXML({ format: true })).xml,
+  onEdit: () => dirty.set(true),
+  onResults: (failing) => highlight(failing),
+});
 
 function watch(viewer) {
   if (viewer && !viewer.itsmWatched) {
     viewer.itsmWatched = true;
-    viewer.get('eventBus').on('commandStack.changed', () => dirty.set(true));
+    viewer.get('eventBus').on('commandStack.changed', () => {
+      dirty.set(true);
+      examples.schedule();
+    });
   }
 }
 
@@ -47,10 +60,8 @@ async function deploy() {
     const { xml } = await modeler.saveXML({ format: true });
     const form = new FormData();
     form.append('dmn', new Blob([xml], { type: 'application/xml' }), `${key}.dmn`);
-    const tests = await getText(root.dataset.testsUrl);
-    if (tests.trim() && tests.trim() !== '[]') {
-      form.append('tests', new Blob([tests], { type: 'application/json' }), `${key}.tests.json`);
-    }
+    // Always sent, even when empty: removing every example is an edit too.
+    form.append('tests', new Blob([examples.json()], { type: 'application/json' }), `${key}.tests.json`);
     form.append('comment', document.getElementById('deploy-comment').value);
     form.append('origin', 'modeller');
     const result = await post(root.dataset.deployUrl, form);
@@ -95,6 +106,7 @@ async function load() {
     if (view) await modeler.open(view);
     watch(modeler.getActiveViewer());
     modeler.on('views.changed', () => watch(modeler.getActiveViewer()));
+    await examples.load(await getText(root.dataset.testsUrl));
     deployButton.disabled = false;
     downloadButton.disabled = false;
     root.dataset.ready = 'true';

@@ -142,9 +142,12 @@ def test_load_rejects_bad_files(text: str, fragment: str) -> None:
 def test_load_reports_every_bad_case() -> None:
     with pytest.raises(DmnParseError) as info:
         load_table_tests(
-            '[{"decision": "d", "inputs": {}}, {"decision": "d", "inputs": {}, "expected": {}}, 3]'
+            '[{"decision": "d", "inputs": {}}, {"decision": "d", "inputs": {}, "expected": {}}, 3,'
+            ' {"decision": "d", "inputs": {}, "expected": {"x": 1}}]'
         )
-    assert [p.message.split(":")[0] for p in info.value.problems] == ["test 1", "test 3"]
+    # test 2 expects nothing, so it would pass whatever the table said; test 4 is fine
+    assert [p.message.split(":")[0] for p in info.value.problems] == ["test 1", "test 2", "test 3"]
+    assert "expects no output" in info.value.problems[1].message
 
 
 def test_run_checks_shape_of_cases_it_is_given_directly() -> None:
