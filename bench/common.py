@@ -105,6 +105,40 @@ def spread(values: Sequence[float], unit: str, digits: int = 1) -> str:
             f"{len(values)} rounds)")
 
 
+# --- statements and round trips ---------------------------------------------------------------------------
+class StatementCounter:
+    """Counts what an engine sends, through SQLAlchemy's events: statements (every cursor execute, BEGIN
+    included, an executemany counted once) and round trips (statements plus COMMIT/ROLLBACK, each one call
+    to the driver and, on PostgreSQL, one exchange with the server)."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.statements = 0
+        self.ends = 0
+        self.texts: list[str] = []
+        self.keep_texts = False
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements += 1
+        if self.keep_texts:
+            self.texts.append(" ".join(statement.split())[:90])
+
+    def _end(self, _conn: Any) -> None:
+        self.ends += 1
+
+    def reset(self) -> None:
+        self.statements = self.ends = 0
+        self.texts = []
+
+    @property
+    def round_trips(self) -> int:
+        return self.statements + self.ends
+
+
 # --- databases -------------------------------------------------------------------------------------------
 def sa_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url

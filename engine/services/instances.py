@@ -61,9 +61,7 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
         status="running", state_json="{}", data_json="{}", revision=1, started_by=actor.username,
         started_at=clock.now(), origin_key=origin_key, case_key=parties.case_key_for(uow, business_key, origin_key),
     )
-    uow.session.add(inst)
-    uow.session.flush()
-    log = runner.run()
+    log = runner.run()  # the instance row is written once, with this first state, by save_step
     start_message = via.get("message") if via else _message_start(lv, runner)
     if start_message and log.error is None:
         # A message start event waits for its message: hand it over in the same step. Started directly
@@ -200,7 +198,9 @@ def path(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, list[str]]:
     return {"completed": completed, "flows": flows, "active": active}
 
 
-def view(uow: UnitOfWork, inst: ProcessInstance, with_tasks: bool = True) -> dict[str, Any]:
+def view(uow: UnitOfWork, inst: ProcessInstance, with_tasks: bool = True,
+         open_tasks: list[Any] | None = None) -> dict[str, Any]:
+    """open_tasks: the instance's open tasks when the caller already holds them (a step's outcome)."""
     from engine.services.tasks import task_summary
 
     result = {
@@ -212,5 +212,5 @@ def view(uow: UnitOfWork, inst: ProcessInstance, with_tasks: bool = True) -> dic
         "error": json.loads(inst.error_json) if inst.error_json else None,
     }
     if with_tasks:
-        result["tasks"] = [task_summary(t) for t in tasks_of(uow, inst)]
+        result["tasks"] = [task_summary(t) for t in (tasks_of(uow, inst) if open_tasks is None else open_tasks)]
     return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from engine.db.database import UnitOfWork
 from engine.db.models import ProcessInstance, RecordParty
@@ -50,11 +50,13 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, before_json
             before = {}
         if isinstance(before, dict) and named(decl, inst.started_by, before) == now:
             return
-    uow.session.execute(delete(RecordParty).where(RecordParty.instance_id == inst.id))
-    for username, relation in sorted(now):
-        uow.session.add(RecordParty(instance_id=inst.id, username=username, relation=relation,
-                                    case_key=inst.case_key or inst.business_key))
-    uow.session.flush()
+    table = RecordParty.__table__
+    if before_json not in ("", "{}"):  # a new record has no rows yet
+        uow.session.execute(delete(table).where(table.c.instance_id == inst.id))
+    rows = [{"instance_id": inst.id, "username": username, "relation": relation,
+             "case_key": inst.case_key or inst.business_key} for username, relation in sorted(now)]
+    if rows:  # Core, one statement: this runs in the step
+        uow.session.execute(insert(table), rows)
 
 
 def requesters(uow: UnitOfWork, instance_id: int) -> set[str]:

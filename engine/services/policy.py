@@ -16,6 +16,7 @@ The rules:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -191,7 +192,13 @@ def check_see_task(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
 
 
 def is_offered(uow: UnitOfWork, actor: Actor, task: HumanTask) -> bool:
-    return task.assignee is None and _holds(uow, task.id, offered(uow, actor))
+    if task.assignee is not None:
+        return False
+    # The task row carries its candidate roles (written with its task_candidate rows): a staff role among them
+    # decides it without a query. Otherwise the full rule below (the requester lane) decides.
+    if staff_roles(actor) & set(json.loads(task.roles_json)):
+        return True
+    return _holds(uow, task.id, offered(uow, actor))
 
 
 def may_claim(actor: Actor, task: HumanTask, is_offered_to_actor: bool) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -21,6 +22,26 @@ class LoadedVersion:
     spec: Any
     subprocess_specs: dict[str, Any]
     meta: ProcessMeta
+
+    # Read on every step: worked out once per version (a version is immutable), not on each step.
+    @cached_property
+    def catches_messages(self) -> bool:
+        """False for a version without message catch events: its steps never touch subscriptions."""
+        return any(el.message and el.kind not in ("endEvent", "intermediateThrowEvent", "sendTask")
+                   or el.kind == "eventBasedGateway" for el in self.meta.elements.values())
+
+    @cached_property
+    def secret_fields(self) -> frozenset[str]:
+        """The form fields this version marks secret: masked in its steps' audit events."""
+        return frozenset(f.id for el in self.meta.elements.values() for f in el.form if f.secret)
+
+    @cached_property
+    def flow_between(self) -> dict[tuple[str, str], str]:
+        """(source, target) -> flow id: which flow a step took between two elements."""
+        found: dict[tuple[str, str], str] = {}
+        for flow in self.meta.flows.values():
+            found.setdefault((flow.source, flow.target), flow.id)
+        return found
 
 
 # Per database (a deployed version is immutable, its id never reused within one database): no query at all

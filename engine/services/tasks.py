@@ -133,10 +133,9 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
             # colleague who was faster, so this is the "no longer ready" conflict, not a plain 404.
             raise Conflict("the task is no longer ready (completed, withdrawn or unknown)", task_id=task_id)
         policy.check_complete(uow, actor, task)
+        # Completed by someone else while we waited for the lock: the locked state no longer has the task ready,
+        # so runner.complete below raises LookupError (a Conflict), with no extra query here.
         inst = stepping.lock_instance(uow, task.instance_id)
-        still_open = uow.session.execute(select(HumanTask.id).where(HumanTask.id == task_id)).first()
-        if still_open is None:  # completed by someone else while we waited for the lock
-            raise Conflict("the task is no longer ready")
         lv = specs.loaded(uow, inst.process_version_id)
         el = lv.meta.elements.get(task.element_id)
         fields = el.form if el else []
@@ -160,7 +159,7 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         uow.commit()
         from engine.services.instances import view
 
-        result = {"instance": view(uow, outcome.instance),
+        result = {"instance": view(uow, outcome.instance, open_tasks=outcome.open_tasks),
                   "next_tasks": [task_summary(t) for t in outcome.new_tasks]}
     messages.deliver_pending(db, outcome.message_ids)
     return result

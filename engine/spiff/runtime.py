@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import depth, serializer
@@ -30,10 +30,11 @@ Decider = Callable[[str, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
 def json_safe(value: Any) -> Any:
     """Task data as it can be stored and sent: dates as ISO text, sets/tuples as lists."""
-    return json.loads(json.dumps(value, default=_default))
+    return json.loads(json.dumps(value, default=json_default))
 
 
-def _default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """How json.dumps writes what JSON has no type for (dates as ISO text, sets as lists)."""
     if isinstance(obj, (datetime, date)):
         return obj.isoformat()
     if isinstance(obj, (set, tuple, frozenset)):
@@ -161,7 +162,10 @@ class Runner:
         return self._engine_steps(StepLog())
 
     def complete(self, task_id: str, values: dict[str, Any]) -> StepLog:
-        task = self.workflow.get_task_from_id(UUID(task_id))
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (TaskNotFoundException, ValueError):  # gone from the tree (done and compacted away) or not an id
+            raise LookupError(task_id) from None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise LookupError(task_id)
         log = StepLog()

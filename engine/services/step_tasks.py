@@ -1,0 +1,156 @@
+"""The human-task projection of a step: open tasks as rows (with their candidate roles), kept equal to the
+engine's ready manual tasks. SQLAlchemy Core, one statement per kind of change: this runs on every step."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from engine.db.database import UnitOfWork
+from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.services.audit import NewEvent, at_text
+from engine.services.specs import LoadedVersion
+from engine.spiff.runtime import json_safe
+
+TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDateEventDefinition",
+               "CycleTimerEventDefinition")
+TASKS = HumanTask.__table__
+CANDIDATES = TaskCandidate.__table__
+
+
+@dataclass
+class Synced:
+    created: list[HumanTask] = field(default_factory=list)  # new this step (transient objects, for notifications)
+    open: list[Any] = field(default_factory=list)  # every open task after the step, oldest first
+
+
+def parse_due(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVersion, waiting: list[Any],
+         data: dict[str, Any], actor: str, trail: list[NewEvent], now: datetime,
+         priority_field: str | None, new: bool = False) -> Synced:
+    """Reads the instance's open tasks once, then deletes the gone (their candidates go by cascade), updates
+    only rows whose due time or priority moved, and inserts the new ones: each one statement at most.
+    new: the instance was inserted by this step, so it has no rows to read yet."""
+    session = uow.session
+    existing = {} if new else {row.id: OpenTask(**row._asdict())
+                               for row in session.execute(select(TASKS).where(TASKS.c.instance_id == inst.id))}
+    by_id = {t.task_id: t for t in ready}
+    gone = [tid for tid in existing if tid not in by_id]
+    if gone:
+        session.execute(delete(TASKS).where(TASKS.c.id.in_(gone)))
+        completed_ids = {e.data.get("task_id") for e in trail if e.type == "task.completed"}
+        for tid in gone:
+            if tid not in completed_ids:
+                old = existing[tid]
+                trail.append(NewEvent("task.withdrawn", actor, inst.id, old.element_id, old.name, {"task_id": tid}))
+    due_by_element: dict[str, datetime] = {}
+    for w in waiting:
+        el = lv.meta.elements.get(w.element_id)
+        if el is not None and el.attached_to and w.kind in TIMER_KINDS:
+            due = parse_due(w.value)
+            if due is not None:
+                prev = due_by_element.get(el.attached_to)
+                due_by_element[el.attached_to] = due if prev is None else min(prev, due)
+    priority = _priority(data, priority_field)
+    result = Synced()
+    new_rows: list[dict[str, Any]] = []
+    candidates: list[dict[str, Any]] = []
+    for tid, rt in by_id.items():
+        el = lv.meta.elements.get(rt.element_id)
+        if tid in existing:
+            row = existing[tid]
+            # A non-interrupting SLA timer that fired leaves the task open and late: it keeps its due time.
+            due = due_by_element.get(rt.element_id, row.due_at)
+            if due != row.due_at or priority != row.priority:
+                session.execute(update(TASKS).where(TASKS.c.id == tid).values(due_at=due, priority=priority))
+                row.due_at, row.priority = due, priority
+            result.open.append(row)
+            continue
+        roles = list(el.roles) if el else []
+        values = {
+            "id": tid, "instance_id": inst.id, "process_key": inst.process_key, "business_key": inst.business_key,
+            "element_id": rt.element_id, "name": rt.name, "lane": el.lane if el else None,
+            "roles_json": json.dumps(roles), "assignee": _assignee(el.assignee if el else None, data),
+            "approval": bool(el and el.is_approval), "priority": priority, "created_at": now,
+            "due_at": due_by_element.get(rt.element_id),
+        }
+        new_rows.append(values)
+        candidates += [{"task_id": tid, "role": role, "created_at": now} for role in roles]
+        flow = flow_between(lv, rt.previous, rt.element_id)
+        note_gateway(lv, rt.previous, flow, data, actor, inst.id, trail)
+        due = values["due_at"]
+        trail.append(NewEvent("task.ready", actor, inst.id, rt.element_id, rt.name,
+                              {"task_id": tid, "roles": roles, "flow": flow,
+                               "due_at": at_text(due) if due is not None else None}))
+        task = HumanTask(**values)
+        result.created.append(task)
+        result.open.append(task)
+    if new_rows:
+        session.execute(insert(TASKS), new_rows)
+    if candidates:
+        session.execute(insert(CANDIDATES), candidates)
+    result.open.sort(key=lambda t: t.created_at)
+    return result
+
+
+class OpenTask:
+    """An open task as the step read it: the columns of human_task as attributes (what task_summary reads)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def flow_between(lv: LoadedVersion, source: str | None, target: str) -> str | None:
+    return None if source is None else lv.flow_between.get((source, target))
+
+
+def note_gateway(lv: LoadedVersion, gateway: str | None, flow: str | None, data: dict[str, Any],
+                 actor: str, instance_id: int | None, trail: list[NewEvent]) -> None:
+    """Records which flow left a gateway and the values its condition read, for the auditor."""
+    el = lv.meta.elements.get(gateway or "")
+    if el is None or not el.kind.endswith("Gateway") or flow is None:
+        return
+    fm = lv.meta.flows.get(flow)
+    condition = fm.condition if fm else None
+    inputs = {name: data.get(name) for name in _names_in(condition)} if condition else {}
+    trail.append(NewEvent("gateway.taken", actor, instance_id, el.id, el.name,
+                          {"flow": flow, "condition": condition, "inputs": json_safe(inputs),
+                           "default": condition is None}))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_in(expression: str) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return ()
+    return tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in ("True", "False")}))
+
+
+def _priority(data: dict[str, Any], field_name: str | None) -> str | None:
+    value = data.get(field_name) if field_name else None
+    return value if isinstance(value, str) and len(value) <= 4 else None
+
+
+def _assignee(expr: str | None, data: dict[str, Any]) -> str | None:
+    """camunda:assignee is a user name or ${variable} naming one in the data."""
+    if not expr:
+        return None
+    if expr.startswith("${") and expr.endswith("}"):
+        value = data.get(expr[2:-1].strip())
+        return value if isinstance(value, str) else None
+    return expr
