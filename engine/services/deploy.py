@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessVersion
-from engine.diagram import declarations, sla_declarations
+from engine.diagram import declarations, foreign, refusals, sla_declarations
 from engine.diagram.metadata import NS, ROLES, ProcessMeta, read_processes
+from engine.diagram.roles import apply_default_role
 from engine.diagram.validate import check_process
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
 from engine.errors import DeploymentRefused, NotFound
-from engine.services import audit, decisions, policy
+from engine.services import audit, decisions, modeller_settings, policy
 from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.spiff import serializer
-from engine.spiff.parser import ValidationException, parse_specs
+from engine.spiff.parser import parse_specs
 from engine.spiff.sandbox import compile_expression, compile_script, literal_timer
 
 
@@ -33,6 +34,7 @@ class Bundle:
     lanes: dict[str, str] = field(default_factory=dict)  # lane name -> role, for lanes not named after a role
     origin: str = "api"  # where the version comes from: seed, modeller, upload, api, cli, rollback, proposal
     comment: str = ""  # the deployer's note, shown in the version list and the trail
+    default_role: str | None = None  # who gets tasks the diagram names nobody for; None: the organisation's
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Deployed:
     id: int
     decisions: list[str]
     unchanged: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _executable(processes: dict[str, ProcessMeta], key: str | None) -> ProcessMeta | None:
@@ -79,6 +82,8 @@ class Checked:
     subs: Any
     models: dict[str, Any]
     bundled_decisions: set[str]
+    spec_dict: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
@@ -86,8 +91,27 @@ def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = N
 
 
 def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Checked:
-    """Validates a bundle against what is deployed; raises DeploymentRefused listing every problem. Stores
-    nothing."""
+    """Validates a bundle against what is deployed; raises DeploymentRefused listing every problem (each with
+    the element, its line and what to change). Stores nothing. No input makes it fail otherwise."""
+    try:
+        return _check_bundle(uow, bundle, key)
+    except DeploymentRefused:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the engine raised, the uploader gets a refusal
+        problem = refusals.from_engine(exc)
+        raise DeploymentRefused(problem["message"], problems=[problem]) from None
+
+
+def _default_role(bundle: Bundle) -> str | None:
+    if bundle.default_role is None:
+        return modeller_settings.default_task_role()
+    if bundle.default_role not in ROLES:
+        message = f"default role {bundle.default_role!r} is not a role (roles: {', '.join(ROLES)})"
+        raise DeploymentRefused(message, problems=[{"element_id": None, "field": "default_role", "message": message}])
+    return bundle.default_role
+
+
+def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Checked:
     problems: list[dict[str, Any]] = []
     try:
         root = parse_xml(bundle.bpmn, bundle.filename)
@@ -96,6 +120,8 @@ def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Che
     if root.tag != f"{{{NS['bpmn']}}}definitions":
         raise DeploymentRefused("not a BPMN 2.0 document",
                                 problems=[{"element_id": None, "message": "the root element is not bpmn:definitions"}])
+    flow_warnings = foreign.name_unnamed_flows(root)
+    problems.extend(foreign.delegate_problems(root) + foreign.message_problems(root))
     processes = read_processes(root, bundle.lanes)
     pm = _executable(processes, key)
     if pm is not None and not bundle.lanes:
@@ -109,6 +135,10 @@ def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Che
         message = (f"no process with id {key!r} in the file" if key
                    else "the file must hold exactly one executable process")
         raise DeploymentRefused(message, problems=[{"element_id": key, "message": message}])
+    role = _default_role(bundle)
+    warnings = flow_warnings + (apply_default_role(pm, role) if role else [])
+    for warning in warnings:
+        warning.setdefault("line", refusals.line_of(root, warning.get("element_id")))
 
     models = {}
     for dmn in bundle.dmn:
@@ -126,15 +156,17 @@ def check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Che
     problems.extend(declarations.problems(pm, ROLES))
     problems.extend(sla_declarations.problems(pm, known_decisions))
     spec = subs = None
+    spec_dict: dict[str, Any] = {}
     try:
         spec, subs = parse_specs(root, bundle.filename, pm.id)
-    except ValidationException as exc:
-        problems.append({"element_id": getattr(exc, "id", None), "message": str(exc).splitlines()[0]})
+        spec_dict = serializer.spec_to_dict(spec, subs)
+        json.dumps(spec_dict)
     except Exception as exc:  # noqa: BLE001 - the engine's parser raises many types; all refuse the bundle
-        problems.append({"element_id": None, "message": f"the engine cannot parse the diagram: {exc}"})
+        problems.append(refusals.from_engine(exc))
     if problems:
+        refusals.with_lines(root, problems)
         raise DeploymentRefused(f"{len(problems)} problem(s) in the bundle", problems=problems)
-    return Checked(pm, spec, subs, models, bundled_decisions)
+    return Checked(pm, spec, subs, models, bundled_decisions, spec_dict, warnings)
 
 
 def bundle_sha(bundle: Bundle) -> str:
@@ -148,14 +180,16 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
     previous = latest(uow, pm.id)
     sha = bundle_sha(bundle)
     if previous is not None and previous.sha256 == sha:
-        return Deployed(pm.id, previous.version, previous.id, sorted(bundled_decisions), unchanged=True)
+        return Deployed(pm.id, previous.version, previous.id, sorted(bundled_decisions), unchanged=True,
+                        warnings=checked.warnings)
     events = []
     for dmn, model in models.values():
         events.extend(decisions.store_decisions(uow, dmn, model, actor, bundle.origin, bundle.comment))
     version = (previous.version if previous else 0) + 1
     row = ProcessVersion(
         key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
-        spec_json=json.dumps(serializer.spec_to_dict(spec, subs)), meta_json=json.dumps(pm.to_dict()),
+        spec_json=json.dumps(checked.spec_dict or serializer.spec_to_dict(spec, subs)),
+        meta_json=json.dumps(pm.to_dict()),
         report_json="[]", deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,
         comment=bundle.comment,
     )
@@ -168,7 +202,7 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
               "decisions": sorted(bundled_decisions), "origin": bundle.origin, "comment": bundle.comment},
     ))
     audit.append(uow, events)
-    return Deployed(pm.id, version, row.id, sorted(bundled_decisions))
+    return Deployed(pm.id, version, row.id, sorted(bundled_decisions), warnings=checked.warnings)
 
 
 def latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:

@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.spiff import depth, serializer
 from engine.spiff.compact import compact, previous_element
 from engine.spiff.sandbox import SandboxEnvironment, ScriptRejected
+from engine.spiff.specs import ExternalTask
 
 depth.lift_depth_limit()
 
@@ -131,6 +132,8 @@ class Runner:
     def _engine_steps(self, log: StepLog) -> StepLog:
         def did_complete(task: Any) -> None:
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if isinstance(task.task_spec, ExternalTask) and not task.has_state(TaskState.COMPLETED):
+                return  # it started and waits for a worker: it completes when the worker says so
             if bpmn_id is not None:
                 log.completed.append(Completed(bpmn_id, str(task.id), _previous_element(task)))
             if len(log.completed) % COMPACT_EVERY == 0:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.serializer.default.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask as DefaultParallelMI
+from SpiffWorkflow.bpmn.specs.defaults import SequentialMultiInstanceTask as DefaultSequentialMI
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as DefaultMessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-from engine.spiff.specs import RuleTask, RuleTaskConverter
+from engine.spiff.specs import ExternalTask, ExternalTaskConverter, RuleTask, RuleTaskConverter
 
 SPEC_KEY = "_specs"
 
@@ -38,11 +43,17 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
 def _config() -> dict[Any, Any]:
     config = dict(CAMUNDA_CONFIG)
     config[RuleTask] = RuleTaskConverter
+    config[ExternalTask] = ExternalTaskConverter
     config[BpmnWorkflow] = LeanWorkflowConverter
     return config
 
 
 _registry = BpmnWorkflowSerializer.configure(_config())
+# The Camunda flavour replaces these classes with its own of the same names, yet some of its parsers (script,
+# send and receive tasks) still build the plain ones: register those under names of their own.
+MultiInstanceTaskConverter(DefaultParallelMI, _registry, "BpmnParallelMultiInstanceTask")
+MultiInstanceTaskConverter(DefaultSequentialMI, _registry, "BpmnSequentialMultiInstanceTask")
+MessageEventDefinitionConverter(DefaultMessageEventDefinition, _registry, "BpmnMessageEventDefinition")
 SERIALIZER = BpmnWorkflowSerializer(_registry)
 STATE_VERSION = SERIALIZER.VERSION
 

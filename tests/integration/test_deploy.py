@@ -83,7 +83,9 @@ def test_malformed_and_oversized_xml_are_refused(db: Database) -> None:
     assert "limit" in _refused(db, huge)[0]["message"]
 
 
-def test_every_problem_is_listed_with_its_element(db: Database) -> None:
+def test_every_problem_is_listed_with_its_element(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An organisation that configures no default role refuses tasks and lanes nobody is named for.
+    monkeypatch.setenv("ITSMFLOW_DEFAULT_TASK_ROLE", "none")
     bad_form = user_task(0, fields=field("when", "datetime") + field("kind", "enum"))
     lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Night shift"><bpmn:flowNodeRef>n1</bpmn:flowNodeRef>'
              '</bpmn:lane></bpmn:laneSet>')
@@ -95,6 +97,7 @@ def test_every_problem_is_listed_with_its_element(db: Database) -> None:
     assert ("n0", "form") in by_element and "unsupported type 'datetime'" in messages
     assert "enum form field 'kind' has no values" in messages
     assert "lane 'Night shift' does not map to a role" in messages
+    assert any(p["element_id"] == "n1" and "nobody can do it" in p["message"] for p in problems)
     assert any(p["element_id"] == "n2" and "nowhere" in p["message"] for p in problems)
     assert any(p["element_id"] == "n3" and "script" in p["message"] for p in problems)
 

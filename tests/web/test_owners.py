@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from flask.testing import FlaskClient
 
@@ -53,7 +54,7 @@ def test_upload_refused_lists_each_problem(client: FlaskClient, ui_db: Database)
                            content_type="multipart/form-data")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "<code>close</code>: candidate group &#39;wizards&#39; is not a role" in html
+    assert re.search(r"<code>close</code> \(line \d+\): candidate group &#39;wizards&#39; is not a role", html)
     assert "Nothing was deployed" in html and _latest(ui_db) == 1
 
 

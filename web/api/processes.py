@@ -66,11 +66,18 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
             lanes = json.loads(request.form["lanes"])
         except ValueError:
             raise BadRequest("lanes must be a JSON object") from None
-    bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment())
+    if not isinstance(lanes, dict) or not all(isinstance(v, str) for v in lanes.values()):
+        raise BadRequest("lanes must be a JSON object of lane name to role", fields={"lanes": "not an object"})
+    bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment(),
+                    default_role=request.form.get("default_role") or None)
     result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
     if request.form.get("from_draft"):
         drafts.deployed(db(), actor, result.key)  # type: ignore[arg-type]
-    warnings = lint.lint_bpmn(db(), actor, result.key, bundle.bpmn, bundle.lanes or None)  # type: ignore[arg-type]
+    defaulted = {w["element_id"] for w in result.warnings if w.get("kind") == "task_default_role"}
+    defaulted |= {el for w in result.warnings for el in w.get("elements", [])}
+    warnings = result.warnings + [  # the lint reads the diagram again: skip what the default role answered
+        w for w in lint.lint_bpmn(db(), actor, result.key, bundle.bpmn, bundle.lanes or None)  # type: ignore[arg-type]
+        if not (w.get("kind") == "no_role" and w.get("element_id") in defaulted)]
     return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions,
                     "unchanged": result.unchanged, "warnings": warnings}), 201
 

@@ -8,8 +8,9 @@ import json
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
+from engine.diagram.metadata import ROLES
 from engine.errors import BadRequest, DeploymentRefused
-from engine.services import decisions, deploy, diffs, drafts, policy, proposals, reports
+from engine.services import decisions, deploy, diffs, drafts, modeller_settings, policy, proposals, reports
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.auth import db
@@ -93,7 +94,8 @@ def _bundle() -> Bundle:
     if not isinstance(lanes, dict):
         raise BadRequest("lanes must be a JSON object", fields={"lanes": "must be a JSON object"})
     comment = request.form.get("comment", "").strip()[:2000]
-    return Bundle(upload.read(), upload.filename, dmn, {str(k): str(v) for k, v in lanes.items()}, "upload", comment)
+    return Bundle(upload.read(), upload.filename, dmn, {str(k): str(v) for k, v in lanes.items()}, "upload", comment,
+                  default_role=request.form.get("default_role") or None)
 
 
 @ui.route("/processes/upload", methods=["GET", "POST"])
@@ -114,10 +116,15 @@ def upload():  # type: ignore[no-untyped-def]
                 flash(f"{result.key}: the file is the same as version {result.version}; nothing deployed.", "ok")
             else:
                 flash(f"Deployed {result.key} version {result.version}.", "ok")
+            for warning in result.warnings:
+                line = f" (line {warning['line']})" if warning.get("line") else ""
+                flash(f"Warning{line}: {warning['message']}", "warning")
             return redirect(url_for("ui.processes") + f"#process-{result.key}")
     status = 422 if (problems or errors) else 200
     return render_template("upload.html", problems=problems, errors=errors, message=message,
-                           lanes=request.form.get("lanes", ""), comment=request.form.get("comment", "")), status
+                           lanes=request.form.get("lanes", ""), comment=request.form.get("comment", ""),
+                           roles=ROLES, default_role=request.form.get("default_role")
+                           or modeller_settings.default_task_role() or ""), status
 
 
 @ui.get("/decisions/<key>/editor")
