@@ -9,7 +9,7 @@ from flask import Flask
 
 from engine.db.database import Database
 from engine.services.desk_config import attachment_limits
-from web import errors
+from web import errors, security_headers
 from web.auth import check_csrf, csrf_token
 from web.config import Settings
 
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, **o
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     errors.register(app)
+    security_headers.register(app)
 
     from web.api import api
 

@@ -6,12 +6,15 @@ import re
 
 from lxml import etree
 
+from engine.diagram.inert import active_content
+
 MAX_XML_BYTES = 2 * 1024 * 1024
 _DTD_MARKERS = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 
 
 class UnsafeXml(ValueError):
-    """The document is malformed, too large or uses XML features we refuse (DTDs, entities)."""
+    """The document is malformed, too large, uses XML features we refuse (DTDs, entities) or carries
+    browser script."""
 
 
 def _parser() -> etree.XMLParser:
@@ -38,4 +41,8 @@ def parse_xml(data: bytes | str, what: str = "document") -> etree._Element:
         raise UnsafeXml(f"{what} is not well-formed XML: {exc}") from exc
     if root is None:
         raise UnsafeXml(f"{what} is empty")
+    active = active_content(root)
+    if active is not None:
+        raise UnsafeXml(f"{what} contains {active}, which a browser would run; diagrams may not carry script "
+                        "for browsers (remove it and upload again)")
     return root

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import DecisionVersion
-from engine.diagram.xmlsafe import UnsafeXml
+from engine.diagram.xmlsafe import UnsafeXml, parse_xml
 from engine.errors import NotFound
 from engine.rules import DmnModel, DmnParseError, RulesError, load_table_tests, parse_dmn, run_table_tests
 from engine.services.actors import Actor
@@ -45,6 +45,7 @@ def check_dmn(dmn: DmnFile) -> tuple[DmnModel | None, list[dict[str, Any]]]:
     """Parses a DMN file and runs its shipped test cases; returns the model and a list of problems."""
     try:
         model = parse_dmn(dmn.xml)
+        parse_xml(dmn.xml, dmn.name)  # refuses browser script (the rules parser reads only what it needs)
     except DmnParseError as exc:
         return None, [problem_view(dmn.name, p) for p in exc.problems]
     except (UnsafeXml, ValueError) as exc:

@@ -12,6 +12,7 @@ from web.api import api
 from web.api.openapi import MULTIPART, PATHS, _json, _op
 from web.api.owner_helpers import actor, optional_json, text_field
 from web.auth import db, login_required
+from web.security_headers import raw_document
 
 STR = {"type": "string"}
 PATHS.update({
@@ -80,7 +81,7 @@ def save_draft(key: str) -> Response:
 @api.get("/processes/<key>/drafts/<int:draft_id>/bpmn")
 @login_required
 def draft_bpmn(key: str, draft_id: int) -> Response:
-    return Response(drafts.get_xml(db(), actor(), key, draft_id), mimetype="application/xml")
+    return raw_document(drafts.get_xml(db(), actor(), key, draft_id), f"{key}-draft-{draft_id}.bpmn")
 
 
 @api.delete("/processes/<key>/drafts/<int:draft_id>")

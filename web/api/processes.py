@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
@@ -9,6 +9,7 @@ from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
 from web.auth import current_actor, db, login_required
+from web.security_headers import raw_document
 
 
 @api.get("/processes")
@@ -30,7 +31,7 @@ def process_versions(key: str):  # type: ignore[no-untyped-def]
 def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         row = deploy.get_version(uow, key, version)
-        return Response(row.bpmn_xml, mimetype="application/xml")
+        return raw_document(row.bpmn_xml, f"{key}-v{version}.bpmn")
 
 
 def _dmn_files() -> list[DmnFile]:
@@ -102,7 +103,7 @@ def decision_versions(key: str):  # type: ignore[no-untyped-def]
 @login_required
 def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
-        return Response(decisions.get_version(uow, key, version).dmn_xml, mimetype="application/xml")
+        return raw_document(decisions.get_version(uow, key, version).dmn_xml, f"{key}-v{version}.dmn")
 
 
 @api.post("/decisions/<key>/versions")
