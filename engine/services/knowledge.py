@@ -75,12 +75,16 @@ def query_of(el: ElementMeta, data: dict[str, Any]) -> str:
     return " ".join(str(data[f]) for f in fields if isinstance(data.get(f), str | int | float))
 
 
-def for_task(uow: UnitOfWork, actor: Actor, el: ElementMeta, data: dict[str, Any]) -> dict[str, Any]:
-    """What a task that declares suggestions shows: the words searched and the best matches (any word)."""
+def for_task(uow: UnitOfWork, actor: Actor, el: ElementMeta, data: dict[str, Any],
+             instance_id: int) -> dict[str, Any]:
+    """What a task that declares suggestions shows: the words searched, the best matches (any word), and
+    which of them were already used on this record."""
     query = query_of(el, data)
     kinds = [k for k in _names(el.properties.get(SUGGEST, "")) if k in KINDS]
     found = search(uow, actor, query, kinds, match_all=False, limit=SUGGESTIONS) if kinds else []
-    return {"query": query, "kinds": kinds, "suggestions": found}
+    used = set(uow.session.execute(select(KnowledgeUse.item_key).where(KnowledgeUse.instance_id == instance_id)
+                                   ).scalars())
+    return {"query": query, "kinds": kinds, "suggestions": [{**f, "used_here": f["key"] in used} for f in found]}
 
 
 def use(db: Database, actor: Actor, task_id: str, data: Any) -> dict[str, Any]:

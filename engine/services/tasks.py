@@ -69,7 +69,7 @@ def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
     result = {**task_summary(task), "form": [_form_view(f) for f in form], "data": data,
               "documentation": el.properties.get("instructions", "") if el else ""}
     if el is not None and knowledge.declared(el):
-        result["knowledge"] = knowledge.for_task(uow, actor, el, data)
+        result["knowledge"] = knowledge.for_task(uow, actor, el, data, inst.id)
     return result
 
 

@@ -80,7 +80,7 @@ def test_first_line_proposes_the_known_error_of_a_repeated_incident(api: Api) ->
     shown = _ok(api.get(f"/tasks/{task}", "alice"))
     suggested = shown["knowledge"]["suggestions"]
     assert [s["key"] for s in suggested] == [ke["key"]]
-    assert suggested[0]["workaround"] == "Restart the Lagos relay service"
+    assert suggested[0]["workaround"] == "Restart the Lagos relay service" and suggested[0]["used_here"] is False
     assert shown["knowledge"]["kinds"] == ["known_errors", "articles"]
 
     # An unrelated incident is offered nothing.
@@ -94,6 +94,7 @@ def test_first_line_proposes_the_known_error_of_a_repeated_incident(api: Api) ->
     used = _ok(api.post(f"/tasks/{task}/knowledge", "alice", json={"key": ke["key"], "helped": True}), 201)
     assert used == {"item": ke["key"], "record": second, "helped": True, "used_count": 1, "helped_count": 1}
     _error(api.post(f"/tasks/{task}/knowledge", "alice", json={"key": ke["key"]}), 409)  # a second click
+    assert _ok(api.get(f"/tasks/{task}", "alice"))["knowledge"]["suggestions"][0]["used_here"] is True
     trail = _ok(api.get(f"/instances/{second}/audit", "heidi"))["events"]
     use = [e for e in trail if e["type"] == "knowledge.used"]
     assert len(use) == 1 and use[0]["element_id"] == "restore_first_line" and use[0]["data"]["item"] == ke["key"]

@@ -12,6 +12,7 @@ def register_ui(app: Flask) -> None:
         dashboard,
         desk,
         inbox_page,
+        knowledge,
         lifecycle,
         mail,
         migrations,
