@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import time
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
@@ -112,14 +115,45 @@ def create_token(db: Database, username: str) -> str:
     return token
 
 
+# A short in-process cache of token -> actor, so a busy API client costs no query per request. Keyed by the
+# token's digest and by database; entries live TOKEN_CACHE_SECONDS at most. Whatever revokes or expires a token,
+# deactivates a user or changes their roles calls forget_tokens() in the same process; other processes (other
+# gunicorn workers) see the change when their entry runs out, within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = float(os.environ.get("ITSMFLOW_TOKEN_CACHE_SECONDS", "5"))
+_TOKEN_CACHE_MAX = 4096
+_token_cache: dict[tuple[str, str], tuple[Actor, float]] = {}
+
+
+def forget_tokens(tokens: Iterable[str] | None = None) -> None:
+    """Empties the token cache (all of it, or the entries of these tokens): call on revocation or expiry."""
+    if tokens is None:
+        _token_cache.clear()
+        return
+    digests = {_token_digest(t) for t in tokens}
+    for key in [k for k in _token_cache if k[1] in digests]:
+        _token_cache.pop(key, None)
+
+
 def actor_for_token(db: Database, token: str) -> Actor:
-    """One query per request: the user behind the token and their roles."""
+    """One indexed query (token hash -> user and roles) on a cache miss, none on a hit."""
+    digest = _token_digest(token)
+    key = (db.url, digest)
+    now = time.monotonic()
+    hit = _token_cache.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
     with unit_of_work(db, readonly=True) as uow:
         stmt = (select(User.username, UserRole.role)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(UserRole, UserRole.user_id == User.id)
-                .where(ApiToken.token_hash == _token_digest(token), User.active.is_(True)))
+                .where(ApiToken.token_hash == digest, User.active.is_(True)))
         rows = uow.session.execute(stmt).all()
     if not rows:
+        _token_cache.pop(key, None)
         raise Unauthenticated("unknown or revoked token")
-    return Actor(rows[0].username, frozenset(r.role for r in rows if r.role))
+    actor = Actor(rows[0].username, frozenset(r.role for r in rows if r.role))
+    if TOKEN_CACHE_SECONDS > 0:
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[key] = (actor, now + TOKEN_CACHE_SECONDS)
+    return actor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from engine.db.database import Database
 from tests.api.conftest import Api
 from tests.bpmn_snippets import chain, script_task, user_task
 from tests.support import PROCESSES
@@ -157,3 +158,26 @@ def test_openapi_document_lists_every_route(api: Api) -> None:
         for a, b in normalise.items():
             route = route.replace(a, b)
         assert route in documented, route
+
+
+def test_token_cache_serves_repeat_requests_and_revocation_empties_it(api: Api, db: Database) -> None:
+    from sqlalchemy import text
+
+    from engine.db.database import unit_of_work
+    from engine.services import users
+
+    token = api.token("alice")
+    assert api.get("/tasks", user="alice").status_code == 200  # looked up, then cached
+    with unit_of_work(db) as uow:  # revoked behind the cache's back (another process, or plain SQL)
+        uow.session.execute(text("DELETE FROM api_token"))
+        uow.commit()
+    assert api.get("/tasks", user="alice").status_code == 200  # served from the cache for a few seconds
+    users.forget_tokens([token])  # what revocation calls in its own process
+    _error(api.get("/tasks", user="alice"), 401)
+    api.tokens.clear()
+    assert api.get("/tasks", user="alice").status_code == 200  # a new token works at once
+    users.forget_tokens()
+    with unit_of_work(db) as uow:
+        uow.session.execute(text("UPDATE user_account SET active = false WHERE username = 'alice'"))
+        uow.commit()
+    _error(api.get("/tasks", user="alice"), 401)  # emptied cache: the deactivated user is refused
