@@ -44,6 +44,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "Target missed: $task on $business_key",
          "Hello $name,\n\nThe target of \"$task\" on $business_key ($summary) passed at $due.\n\nOpen it: $link\n",
          ("name", "task", "business_key", "summary", "due", "link")),
+    Kind("sla_escalated", "A service-level target escalated to your role",
+         "Escalation level $level: $business_key ($clock target)",
+         "Hello $name,\n\n$business_key ($summary) reached escalation level $level of its $clock target "
+         "(due $due). It is escalated to your role ($role).\n\nThe record: $link\n",
+         ("name", "level", "clock", "business_key", "summary", "due", "role", "link")),
     Kind("comment_added", "A comment on your record",
          "New comment on $business_key",
          "Hello $name,\n\n$author wrote on $business_key ($summary):\n\n$comment\n\nThe record: $link\n\n"

@@ -1,4 +1,5 @@
 """What the worker does for notifications on each round: warn before SLA targets pass, tell when they passed,
+record the service-level clocks' breaches and escalations (sla_sweep),
 send each person's digest of new work for their roles, and send the mail outbox. Each part is isolated: a
 failure is logged and the worker goes on."""
 
@@ -15,6 +16,7 @@ from engine.db.database import Database, unit_of_work
 from engine.db.models import HumanTask, TaskCandidate, User, UserRole
 from engine.db.models_desk import DigestMark
 from engine.services import desk_config, mailer, notify
+from engine.services.sla_sweep import sweep as sla_clock_sweep
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -77,7 +79,8 @@ def digests(db: Database) -> int:
 def run_once(db: Database, sweeps: bool = True) -> dict[str, int]:
     """One round of the worker's notification duties (without `sweeps`: only the mail outbox)."""
     done = {"sla": 0, "digests": 0, "mail_sent": 0, "mail_failed": 0}
-    for name, job in (("sla", sla_sweep), ("digests", digests)) if sweeps else ():
+    jobs = (("sla", sla_sweep), ("sla_clocks", sla_clock_sweep), ("digests", digests))
+    for name, job in jobs if sweeps else ():
         try:
             done[name] = job(db)
         except Exception:  # noqa: BLE001 - the worker must keep firing timers whatever happens here

@@ -105,7 +105,7 @@ def compute(uow: UnitOfWork, inst: ProcessInstance, now: datetime | None = None
     priority_field = declared.of_version(uow, inst.process_version_id).priority_field
     context = {"service": service, "calendar": calendar_id, "calendar_time_zone": cal.time_zone if cal else None,
                "priority": data.get(priority_field) if priority_field else None, "events": len(events),
-               "cal": cal}
+               "cal": cal, "trail": events, "data": data}
     return decl, result, context
 
 

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from engine.db.database import Database, unit_of_work
-from engine.services import calendars, catalogue, instances
+from engine.db.models_desk import Notification
+from engine.services import calendars, catalogue, instances, timers, users
 from engine.services import sla as sla_service
 from tests.conftest import ALICE, BOB, GRACE, HEIDI, IVAN
 from tests.processes.response_support import RECORD
-from tests.support import deploy_process, do
+from tests.support import deploy_process, do, events
 
 LAGOS = 1  # hours ahead of UTC, all year
 WEEKDAYS = [{"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")]
@@ -139,3 +141,52 @@ def test_a_record_raised_at_night_starts_counting_when_the_desk_opens(db: Databa
         assert clocks(db, key)["respond"]["elapsed_seconds"] == 10 * 60
         t.shift(timedelta(minutes=10))
         assert clocks(db, key)["respond"]["breached"] is True
+
+
+# --- the worker: near-breach, breach and escalation levels without anyone clicking ---------------------------
+def sla_events(db: Database, key: str) -> list[tuple[str, str, Any]]:
+    found = [e for e in events(db, key) if e["type"].startswith("sla.")]
+    return [(e["type"], e["data"]["clock"], e["data"].get("level")) for e in found]
+
+
+def told(db: Database, kind: str) -> list[tuple[str, str]]:
+    with unit_of_work(db) as uow:
+        rows = uow.session.execute(select(Notification.username, Notification.subject)
+                                   .where(Notification.kind == kind).order_by(Notification.id)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_the_worker_records_breaches_and_walks_the_escalation_levels(db: Database) -> None:
+    users.seed_demo_users(db)
+    with time_machine.travel(local(2, 10), tick=False) as t:  # Monday 10:00, P2: respond 30 min, resolve 8 h
+        key = raise_record(db, "high", "medium")
+        do(db, ALICE, key, "record", {**RECORD, "query_type": "incident", "impact": "high", "urgency": "medium"})
+        t.move_to(local(2, 10, 20))
+        timers.run_worker(db, once=True)
+        assert sla_events(db, key) == []
+        t.move_to(local(2, 10, 25))  # 75 % of 30 minutes passed at 10:22:30
+        timers.run_worker(db, once=True)
+        assert sla_events(db, key) == [("sla.near_breach", "respond", None)]
+        t.move_to(local(2, 10, 31))
+        timers.run_worker(db, once=True)
+        timers.run_worker(db, once=True)  # a second round records nothing twice
+        assert sla_events(db, key)[1:] == [("sla.breached", "respond", None), ("sla.escalated", "respond", 1)]
+        breach = [e for e in events(db, key) if e["type"] == "sla.breached"][0]
+        assert breach["data"]["crossed_at"] == local(2, 10, 30).isoformat() and breach["actor"] == "system"
+        assert [who for who, _ in told(db, "sla_escalated")] == ["alice"]  # level 1: the service desk
+
+        t.move_to(local(2, 16, 1))  # 200 % of respond at 11:00; 75 % of resolve (6 open hours) at 16:00
+        timers.run_worker(db, once=True)
+        assert sla_events(db, key)[3:] == [("sla.escalated", "respond", 2), ("sla.near_breach", "resolve", None),
+                                           ("sla.escalated", "resolve", 1)]
+        assert [who for who, _ in told(db, "sla_escalated")] == ["alice", "grace"]  # level 2: the process owner
+        # resolve level 1 warns the resolvers (the desk's warning is the old per-task due time of its own task)
+        assert [who for who, subject in told(db, "sla_warning") if "the resolve target" in subject] == ["bob"]
+        level2 = [e for e in events(db, key) if e["type"] == "sla.escalated"][1]["data"]
+        assert (level2["role"], level2["at_percent"], level2["crossed_at"]) == ("process_owner", 200,
+                                                                                local(2, 11).isoformat())
+
+        do(db, ALICE, key, "restore_first_line", {"resolution": "restarted", "resolved_first_line": True})
+        t.move_to(local(4, 16))  # paused while the requester confirms: no resolve breach however long it waits
+        timers.run_worker(db, once=True)
+        assert ("sla.breached", "resolve", None) not in sla_events(db, key)

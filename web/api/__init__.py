@@ -19,6 +19,7 @@ from web.api import (  # noqa: E402,F401
     processes,
     proposals,
     records,
+    sla_reports,
     tables,
     tasks,
     tokens,

@@ -21,6 +21,7 @@ def register_ui(app: Flask) -> None:
         proposals,
         records,
         requester,
+        sla_pages,
         staff,
         tables,
     )

@@ -32,7 +32,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.new", "New record", None, ("ui.raise_record",)),
     ("ui.records", "Records", None, ("ui.record",)),
     ("ui.knowledge_page", "Knowledge", None, ("ui.article_page", "ui.problem_page")),
-    ("ui.dashboard", "Dashboard", "dashboard", ()),
+    ("ui.dashboard", "Dashboard", "dashboard", ("ui.sla_report",)),
     ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
                                                 "ui.proposal", "ui.decision_diff", "ui.migrate")),
     ("ui.trail", "Audit trail", "trail", ()),
