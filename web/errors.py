@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from engine import errors as domain
 from engine.rules import RulesError
+from engine.services import step_guard
 
 STATUS: dict[type[domain.DomainError], int] = {
     domain.BadRequest: 400,
@@ -55,6 +57,18 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError):
+            # The database failed under the request (gone, locked, a schema it does not have): the request's
+            # transaction was rolled back, so nothing of it was kept.
+            app.logger.exception("database fault")
+            message = "the database failed under this request; nothing was changed"
+            if step_guard.is_connection_error(exc):
+                message += ", try again"
+            if not wants_json():
+                from web.ui.pages import error_page
+
+                return error_page(503, f"The {message}."), 503
+            return jsonify(error_body("database_error", message)), 503
         app.logger.exception("unexpected error")
         if not wants_json():
             from web.ui.pages import error_page

@@ -24,9 +24,14 @@ class FormField:
     minlength: int | None = None
     maxlength: int | None = None
     secret: bool = False
+    # What the diagram declared that could not be read (a `min` that is not a number): refused at deploy.
+    unreadable: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        dct = asdict(self)
+        if not dct["unreadable"]:
+            del dct["unreadable"]  # deployed fields never have any: keep stored metadata and forms unchanged
+        return dct
 
     @classmethod
     def from_dict(cls, dct: dict[str, Any]) -> FormField:
@@ -118,6 +123,11 @@ def check_definition(fld: FormField) -> list[str]:
         problems.append(f"form field id {fld.id!r} must be a plain identifier")
     if fld.type not in FIELD_TYPES:
         problems.append(f"form field {fld.id!r} has unsupported type {fld.type!r} (use {', '.join(FIELD_TYPES)})")
+    problems.extend(f"form field {fld.id!r}: {reason}" for reason in fld.unreadable)
+    if fld.min is not None and fld.max is not None and fld.min > fld.max:
+        problems.append(f"form field {fld.id!r}: min {fld.min:g} is greater than max {fld.max:g}")
+    if fld.minlength is not None and fld.maxlength is not None and fld.minlength > fld.maxlength:
+        problems.append(f"form field {fld.id!r}: minlength {fld.minlength} is greater than maxlength {fld.maxlength}")
     if fld.type == "enum" and not fld.options:
         problems.append(f"enum form field {fld.id!r} has no values")
     if fld.default not in (None, "") and fld.type in FIELD_TYPES:

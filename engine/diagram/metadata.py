@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -139,21 +140,40 @@ def _form_fields(node: etree._Element) -> list[FormField]:
             for v in xf.iterfind("camunda:value", NS)
         ]
         for constraint in xf.iterfind("camunda:validation/camunda:constraint", NS):
-            name, config = constraint.get("name", ""), constraint.get("config")
-            if name not in CONSTRAINTS:
-                continue
-            if name in ("required", "readonly"):
-                setattr(fld, name, (config or "true").lower() != "false")
-            elif config is not None:
-                try:
-                    setattr(fld, name, float(config) if name in ("min", "max") else int(config))
-                except ValueError:
-                    fld.label = fld.label  # reported by validation: keep parsing the rest
+            _constraint(fld, constraint.get("name", ""), constraint.get("config"))
         for prop in xf.iterfind("camunda:properties/camunda:property", NS):
             if prop.get("id") == "secret" or prop.get("name") == "secret":
                 fld.secret = (prop.get("value") or "").lower() == "true"
         fields.append(fld)
     return fields
+
+
+def _constraint(fld: FormField, name: str, config: str | None) -> None:
+    """Applies one camunda:constraint; what cannot be applied is kept on the field, refused at deploy."""
+    if name not in CONSTRAINTS:
+        fld.unreadable.append(f"constraint {name!r} is not supported (use {', '.join(CONSTRAINTS)})")
+    elif name in ("required", "readonly"):
+        setattr(fld, name, (config or "true").strip().lower() != "false")
+    elif config is None or not config.strip():
+        fld.unreadable.append(f"constraint {name!r} needs a value (config)")
+    elif name in ("min", "max"):
+        try:
+            number = float(config)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            fld.unreadable.append(f"constraint {name!r} must be a number, got {config!r}")
+        else:
+            setattr(fld, name, number)
+    else:
+        try:
+            count = int(config)
+        except ValueError:
+            count = -1
+        if count < 0:
+            fld.unreadable.append(f"constraint {name!r} must be a whole number of characters, got {config!r}")
+        else:
+            setattr(fld, name, count)
 
 
 def _properties(node: etree._Element) -> dict[str, str]:

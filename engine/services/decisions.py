@@ -17,6 +17,7 @@ from engine.errors import NotFound
 from engine.rules import DmnModel, DmnParseError, RulesError, load_table_tests, parse_dmn, run_table_tests
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
+from engine.spiff.runtime import DecisionFault
 
 
 @dataclass
@@ -151,9 +152,12 @@ def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
                 .where(DecisionVersion.key == key).order_by(DecisionVersion.version.desc()).limit(1))
         row = uow.session.execute(stmt).first()
         if row is None:
-            raise RulesError(f"decision {key} is not deployed")
+            raise DecisionFault(f"decision {key} is not deployed")
         model = _model(uow, row.id, row.sha256)
-        evaluation = model.evaluate(key, data, version=row.version)
+        try:
+            evaluation = model.evaluate(key, data, version=row.version)
+        except RulesError as exc:
+            raise DecisionFault(str(exc)) from exc
         evidence = evaluation.to_dict()
         evidence["explanation"] = evaluation.explain()
         return dict(evaluation.outputs), {"decision": key, "version": row.version, "evaluation": evidence}

@@ -25,8 +25,19 @@ depth.lift_depth_limit()
 
 COMPACT_EVERY = 64
 
-# decide(decision_key, data) -> (outputs, evidence); supplied by the service layer for each step.
+# decide(decision_key, data) -> (outputs, evidence); supplied by the service layer for each step. A table that
+# cannot answer raises DecisionFault; anything else it raises is the host's (the database's) and propagates.
 Decider = Callable[[str, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
+
+class DecisionFault(Exception):
+    """A decision table that cannot answer: not deployed, two hits in a UNIQUE table, a cell that fails."""
+
+
+# What a diagram (its scripts, conditions, tables) can get wrong: the instance goes into error, recorded, for a
+# person to fix and retry. Any other exception is the host's fault (database, disk, a bug): it propagates, so the
+# step's transaction rolls back and the instance stays as it was before the step.
+MODEL_FAULTS: tuple[type[Exception], ...] = (SpiffWorkflowException, ScriptRejected, DecisionFault)
 
 
 def json_safe(value: Any) -> Any:
@@ -142,7 +153,7 @@ class Runner:
         self.engine.evidence = []
         try:
             self.workflow.do_engine_steps(did_complete_task=did_complete)
-        except (SpiffWorkflowException, ScriptRejected, WorkflowException, Exception) as exc:
+        except MODEL_FAULTS as exc:
             log.error = self._describe_error(exc)
         log.decisions.extend(self.engine.evidence)
         for event in self.workflow.get_events():
@@ -177,7 +188,7 @@ class Runner:
         task.data = data
         try:
             task.run()
-        except Exception as exc:  # a post-script or output mapping failed
+        except MODEL_FAULTS as exc:  # a post-script or output mapping failed
             log.error = self._describe_error(exc)
             return log
         log.completed.append(Completed(task.task_spec.bpmn_id, task_id, _previous_element(task)))
