@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
+from engine.db.models_external import ExternalTask
 from engine.errors import BadRequest, NotFound
 from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping
 from engine.services.actors import Actor
@@ -195,6 +196,8 @@ def path(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, list[str]]:
     if inst.status not in ("completed", "cancelled"):
         for sub in messages.subscriptions_of(uow, inst.id):
             active.append(sub)
+        waiting_for_workers = select(ExternalTask.element_id).where(ExternalTask.instance_id == inst.id)
+        active.extend(e for e in dict.fromkeys(uow.session.execute(waiting_for_workers).scalars()) if e not in active)
     return {"completed": completed, "flows": flows, "active": active}
 
 

@@ -49,6 +49,8 @@ ACTS: dict[str, tuple[str, ...]] = {
     "trail": ("auditor", "admin"),
     "export_trail": ("auditor",),
     "post_message": ("integration", "admin"),
+    "external_tasks": ("integration", "admin"),  # fetch, lock, complete and fail external tasks (workers)
+    "external_tasks_read": ("integration", "admin", "process_owner", "auditor"),  # list them and incidents
     "assign": ("service_desk", "admin"),  # hand out work: assign or reassign tasks to a named person
     "mail_in": ("service_desk", "admin"),  # decide on mail held from unknown senders
     "notification_templates": ("admin",),
@@ -61,7 +63,8 @@ ACT_WORDS = {
     "deploy": "deploy processes and tables", "migrate": "move running records between versions",
     "catalogue": "see the process catalogue",
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",
-    "export_trail": "export the trail", "post_message": "post messages", "assign": "assign tasks to people",
+    "export_trail": "export the trail", "post_message": "post messages", "external_tasks": "work external tasks",
+    "external_tasks_read": "list external tasks", "assign": "assign tasks to people",
     "mail_in": "decide on held mail", "notification_templates": "edit notification templates",
     "write_knowledge": "write knowledge articles", "review_knowledge": "review and publish knowledge articles",
     "problems": "manage problems and known errors",

@@ -31,6 +31,11 @@ class LoadedVersion:
                    or el.kind == "eventBasedGateway" for el in self.meta.elements.values())
 
     @cached_property
+    def has_external_tasks(self) -> bool:
+        """False for a version without service tasks: its steps never touch the external task rows."""
+        return any(el.kind == "serviceTask" for el in self.meta.elements.values())
+
+    @cached_property
     def secret_fields(self) -> frozenset[str]:
         """The form fields this version marks secret: masked in its steps' audit events."""
         return frozenset(f.id for el in self.meta.elements.values() for f in el.form if f.secret)

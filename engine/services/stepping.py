@@ -14,7 +14,7 @@ from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance
 from engine.errors import Conflict
-from engine.services import audit, declared, notify, parties, specs, step_tasks
+from engine.services import audit, declared, external_sync, notify, parties, specs, step_tasks
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
 from engine.services.step_tasks import TIMER_KINDS, flow_between, note_gateway, parse_due
@@ -119,6 +119,7 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
     synced = step_tasks.sync(uow, inst, ready, lv, waiting, data, actor, trail, now, decl.priority_field, new)
     if lv.catches_messages:
         _sync_subscriptions(uow, inst, waiting)
+    external_sync.sync(uow, inst, runner, lv, actor, trail, now)
     message_ids = _send_messages(uow, inst, log, actor, now, trail)
     parties.sync(uow, inst, decl, before_json, data)
     notify.after_step(uow, inst, synced.created, trail, meta.elements, actor)  # in a savepoint: never fails

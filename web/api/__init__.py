@@ -11,6 +11,7 @@ from web.api import (  # noqa: E402,F401
     audit,
     catalogue,
     conversation,
+    external_tasks,
     knowledge,
     lifecycle,
     messages,

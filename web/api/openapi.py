@@ -78,6 +78,29 @@ PATHS: dict[str, Any] = {
     "/decisions/{key}/versions/{version}/dmn": {"get": _op("The DMN XML of a version", "decisions")},
 }
 PATHS.update(desk_paths(_op, _json))
+INT = {"type": "integer"}
+PATHS.update({
+    "/external-tasks": {"get": _op("External tasks waiting for workers (topic, incidents=1)", "external tasks")},
+    "/external-tasks/fetch-and-lock": {"post": _op(
+        "Fetch and lock up to max_tasks tasks of the topics for lock_duration ms", "external tasks", 200,
+        _json({"worker_id": STR, "max_tasks": INT, "topics": {"type": "array"}}, ["worker_id", "topics"]),
+        (400, 401, 403))},
+    "/external-tasks/{id}/complete": {"post": _op(
+        "Complete a locked task with variables", "external tasks", 200,
+        _json({"worker_id": STR, "variables": OBJ}, ["worker_id"]), (400, 401, 403, 404, 409))},
+    "/external-tasks/{id}/failure": {"post": _op(
+        "Report a failure: retries left (0: incident), retry_timeout ms", "external tasks", 200,
+        _json({"worker_id": STR, "error_message": STR, "error_details": STR, "retries": INT,
+               "retry_timeout": INT}, ["worker_id", "retries"]), (400, 401, 403, 404, 409))},
+    "/external-tasks/{id}/bpmn-error": {"post": _op(
+        "Throw a BPMN error caught by the task's error boundary event", "external tasks", 200,
+        _json({"worker_id": STR, "error_code": STR, "error_message": STR, "variables": OBJ},
+              ["worker_id", "error_code"]), (400, 401, 403, 404, 409))},
+    "/external-tasks/{id}/retries": {"post": _op(
+        "Set the retries left (resolves an incident; admin)", "external tasks", 200, _json({"retries": INT},
+                                                                                        ["retries"]),
+        (400, 401, 403, 404))},
+})
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
