@@ -83,7 +83,6 @@ class ProcessVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     spec_json: Mapped[str] = mapped_column(Text)
     meta_json: Mapped[str] = mapped_column(Text)
-    report_json: Mapped[str] = mapped_column(Text, default="[]")
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # seed (bundled file, installed when absent), modeller, upload, api, cli, rollback, proposal
@@ -161,8 +160,6 @@ class ProcessInstance(Base):
     # Optimistic lock: every UPDATE says WHERE revision = :seen; a stale writer gets StaleDataError.
     __mapper_args__ = {"version_id_col": revision}
     next_wakeup_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     origin_key: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     # The business key of the first record of its chain (origin keys followed back): linked records share it.
     case_key: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import clock
 from engine.db.database import UnitOfWork
@@ -140,10 +140,6 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:
     return row
 
 
-def count(uow: UnitOfWork) -> int:
-    return uow.session.execute(select(func.count()).select_from(DecisionVersion)).scalar_one()
-
-
 def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
     """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
 
@@ -164,6 +160,3 @@ def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
 
     return decide
 
-
-def dumps_tests(text: str | None) -> str:
-    return text if text else json.dumps([])

@@ -190,7 +190,7 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
         key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
         spec_json=json.dumps(checked.spec_dict or serializer.spec_to_dict(spec, subs)),
         meta_json=json.dumps(pm.to_dict()),
-        report_json="[]", deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,
+        deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,
         comment=bundle.comment,
     )
     uow.session.add(row)

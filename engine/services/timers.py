@@ -32,7 +32,6 @@ STALL_AFTER = timedelta(seconds=int(os.environ.get("ITSMFLOW_STALL_SECONDS", "12
 
 @dataclass
 class FireResult:
-    fired: int = 0
     instances: int = 0
     failed: list[int] = field(default_factory=list)
 
