@@ -94,3 +94,36 @@ def name_unnamed_flows(root: etree._Element) -> list[Problem]:
                          "message": f"the sequence flow from {source!r} to {target!r} has no id; it was given "
                                     f"the id {new_id!r} (set one in the modeller to keep it stable)"})
     return warnings
+
+
+EXPRESSION_TAGS = ("condition", "loopCardinality", "completionCondition")
+_WRAPPERS = ("conditionalEventDefinition", "multiInstanceLoopCharacteristics")
+
+
+def _owner(node: etree._Element) -> etree._Element:
+    """The diagram element an expression belongs to (the event, not its event definition)."""
+    parent = node.getparent()
+    while parent is not None and (_kind(parent) in _WRAPPERS or not parent.get("id")):
+        if parent.getparent() is None:
+            return parent
+        parent = parent.getparent()
+    return parent if parent is not None else node
+
+
+def expression_problems(root: etree._Element, check: Any) -> list[Problem]:
+    """Conditional events' conditions, multi-instance cardinalities and completion conditions: each must be in
+    the JUEL subset (`${...}`) or a Python expression the sandbox accepts."""
+    problems = []
+    for tag in EXPRESSION_TAGS:
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (node.text or "").strip()
+            if not text:
+                continue
+            try:
+                check(text)
+            except Exception as exc:  # noqa: BLE001 - every refusal of the checker is a problem to list
+                owner = _owner(node)
+                problems.append({"element_id": owner.get("id"), "line": node.sourceline,
+                                 "message": f"{_kind(owner)} {owner.get('id', '')!r}: {tag} {text!r} is not "
+                                            f"allowed: {exc}"})
+    return problems

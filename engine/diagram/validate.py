@@ -62,13 +62,13 @@ def check_process(pm: ProcessMeta, known_decisions: set[str], known_processes: s
             expr = el.timer["expression"]
             if not expr:
                 add(el.id, "timer has no duration, date or cycle")
-            elif literal_timer(expr) is None and not expr.startswith("${"):
+            elif literal_timer(expr) is None:
                 _compiles(compile_expression, expr, el.id, f"timer {el.timer['kind']} {expr!r}", add)
         if el.kind in ("intermediateCatchEvent", "receiveTask", "startEvent") and el.message == "":
             add(el.id, "message event without a message name")
     for flow in pm.flows.values():
         if flow.condition:
-            _compiles(compile_expression, flow.condition, flow.id, "condition", add)
+            _compiles(compile_expression, flow.condition, flow.id, f"condition {flow.condition!r}", add)
     return problems
 
 

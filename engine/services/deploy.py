@@ -23,7 +23,7 @@ from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.spiff import serializer
 from engine.spiff.parser import parse_specs
-from engine.spiff.sandbox import compile_expression, compile_script, literal_timer
+from engine.spiff.sandbox import check_expression, compile_script, literal_timer
 
 
 @dataclass
@@ -122,6 +122,7 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
                                 problems=[{"element_id": None, "message": "the root element is not bpmn:definitions"}])
     flow_warnings = foreign.name_unnamed_flows(root)
     problems.extend(foreign.delegate_problems(root) + foreign.message_problems(root))
+    problems.extend(foreign.expression_problems(root, check_expression))
     processes = read_processes(root, bundle.lanes)
     pm = _executable(processes, key)
     if pm is not None and not bundle.lanes:
@@ -151,7 +152,7 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
     bundled_decisions = {d for _, m in models.values() for d in m.decisions}
     known_decisions = decisions.known_keys(uow) | bundled_decisions
     known_processes = set(processes) | set(uow.session.execute(select(ProcessVersion.key).distinct()).scalars())
-    problems.extend(check_process(pm, known_decisions, known_processes, compile_expression, compile_script,
+    problems.extend(check_process(pm, known_decisions, known_processes, check_expression, compile_script,
                                   literal_timer))
     problems.extend(declarations.problems(pm, ROLES))
     problems.extend(sla_declarations.problems(pm, known_decisions))

@@ -16,6 +16,7 @@ from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
 from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
+from engine.spiff import juel
 from engine.spiff.runtime import json_safe
 
 TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDateEventDefinition",
@@ -134,6 +135,8 @@ def note_gateway(lv: LoadedVersion, gateway: str | None, flow: str | None, data:
 
 @functools.lru_cache(maxsize=1024)
 def _names_in(expression: str) -> tuple[str, ...]:
+    if juel.is_juel(expression):
+        return juel.variables(expression)
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:

@@ -21,6 +21,8 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine.spiff import juel
+
 SCRIPT_FILENAME = "<diagram>"
 LINE_BUDGET = 200_000
 
@@ -30,7 +32,6 @@ ISO_TIMER = re.compile(
     r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)"
     r"(/P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)?$"
 )
-CAMUNDA_VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
 class ScriptRejected(Exception):
@@ -79,6 +80,18 @@ def compile_expression(expression: str) -> CodeType:
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
     return result.code
+
+
+def check_expression(expression: str) -> None:
+    """Deploy-time check of a condition or expression: JUEL `${...}` must be in the subset, else Python that
+    the sandbox compiles."""
+    if juel.is_juel(expression):
+        try:
+            juel.parse(expression)
+        except juel.JuelError as exc:
+            raise ScriptRejected(str(exc)) from None
+        return
+    compile_expression(expression)
 
 
 @lru_cache(maxsize=1024)
@@ -151,9 +164,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         iso = literal_timer(expression)
         if iso is not None:
             return iso
-        var = CAMUNDA_VARIABLE.match(expression.strip())
-        if var:
-            expression = var.group(1)
+        if juel.is_juel(expression):  # Camunda's ${...}: our JUEL subset, never Python
+            try:
+                return juel.evaluate(expression, {**(external_context or {}), **context})
+            except juel.JuelError as exc:
+                raise ScriptRejected(f"{expression.strip()}: {exc}") from None
         scope = dict(SAFE_GLOBALS)
         scope.update(external_context or {})
         scope.update(context)
