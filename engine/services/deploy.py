@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessVersion
-from engine.diagram import declarations, foreign, refusals, sla_declarations
+from engine.diagram import declarations, foreign, governance, refusals, sla_declarations
 from engine.diagram.metadata import NS, ROLES, ProcessMeta, read_processes
 from engine.diagram.roles import apply_default_role
 from engine.diagram.validate import check_process
@@ -156,6 +156,7 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
                                   literal_timer))
     problems.extend(declarations.problems(pm, ROLES))
     problems.extend(sla_declarations.problems(pm, known_decisions))
+    problems.extend(governance.problems(pm))
     spec = subs = None
     spec_dict: dict[str, Any] = {}
     try:

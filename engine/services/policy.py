@@ -57,6 +57,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "write_knowledge": ("service_desk", "problem_team", "admin"),  # write and edit knowledge articles
     "review_knowledge": ("service_desk", "admin"),  # review and publish articles (not one's own)
     "problems": ("problem_team", "service_desk", "admin"),  # problems, linked incidents, known errors
+    "governance": ("process_owner", "auditor", "admin"),  # maturity from evidence, governance cadences
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
@@ -66,6 +67,7 @@ ACT_WORDS = {
     "export_trail": "export the trail", "post_message": "post messages", "external_tasks": "work external tasks",
     "external_tasks_read": "list external tasks", "assign": "assign tasks to people",
     "mail_in": "decide on held mail", "notification_templates": "edit notification templates",
+    "governance": "see the governance page",
     "write_knowledge": "write knowledge articles", "review_knowledge": "review and publish knowledge articles",
     "problems": "manage problems and known errors",
 }

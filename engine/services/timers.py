@@ -16,7 +16,7 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance, WorkerHeartbeat
 from engine.errors import Conflict
-from engine.services import messages, notify_sweeps, step_guard, stepping
+from engine.services import cadences, messages, notify_sweeps, step_guard, stepping
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
         try:
             result = fire_due(db, actor=f"worker:{worker_id}", skip=stuck)
             messages.retry_unrouted(db)
+            cadences.run(db)  # governance reviews: records declared to start on a repeating interval
             # Notifications: SLA warnings and digests every NOTIFY_EVERY seconds, the mail outbox every round.
             sweep = once or time.monotonic() - swept >= NOTIFY_EVERY
             notify_sweeps.run_once(db, sweeps=sweep)

@@ -12,6 +12,7 @@ from web.api import (  # noqa: E402,F401
     catalogue,
     conversation,
     external_tasks,
+    governance_api,
     knowledge,
     lifecycle,
     messages,

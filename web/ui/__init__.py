@@ -11,6 +11,7 @@ def register_ui(app: Flask) -> None:
         auditors,
         dashboard,
         desk,
+        governance_pages,
         inbox_page,
         knowledge,
         lifecycle,

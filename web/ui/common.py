@@ -35,6 +35,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.dashboard", "Dashboard", "dashboard", ("ui.sla_report",)),
     ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
                                                 "ui.proposal", "ui.decision_diff", "ui.migrate")),
+    ("ui.governance", "Governance", "governance", ("ui.governance_export",)),
     ("ui.trail", "Audit trail", "trail", ()),
     ("ui.held_mail", "Mail in", "mail_in", ()),
 )

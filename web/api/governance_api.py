@@ -1,0 +1,48 @@
+"""Maturity from evidence in the API (JSON, or CSV with format=csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Response, jsonify, request
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest
+from engine.services import dashboard, maturity
+from web.api import api
+from web.api.openapi import PATHS, _op
+from web.auth import current_actor, db, login_required
+
+PATHS.update({"/governance/maturity": {"get": _op(
+    "Maturity level 1-5 of every deployed practice with the evidence of each level (from, to: dates, default the "
+    "last 90 days; format=json|csv)", "governance", errors=(400, 401, 403))}})
+
+
+def _date(name: str) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2026-03-31", fields={name: "must be a date"}) from None
+
+
+@api.get("/governance/maturity")
+@login_required
+def maturity_levels():  # type: ignore[no-untyped-def]
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
+    period = dashboard.Period.of(_date("from"), _date("to"), default_days=90)
+    with unit_of_work(db(), readonly=True) as uow:
+        result = maturity.assess(uow, current_actor(), period.start, period.end)  # type: ignore[arg-type]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=maturity.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(maturity.csv_rows(result))
+        return Response(buf.getvalue(), mimetype="text/csv")
+    return jsonify(result)

@@ -1,0 +1,53 @@
+"""The governance page: each practice's maturity level with the evidence behind every level, and its export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Response, render_template
+
+from engine.db.database import unit_of_work
+from engine.errors import BadRequest
+from engine.services import dashboard, maturity
+from web.auth import db
+from web.ui.common import arg_date, page, signed_in, ui
+
+
+def _period() -> tuple[dashboard.Period, str | None]:
+    try:
+        return dashboard.Period.of(arg_date("from"), arg_date("to"), default_days=90), None
+    except BadRequest as exc:
+        return dashboard.Period.of(None, None, default_days=90), exc.message
+
+
+@ui.get("/governance")
+@page("governance")
+def governance():  # type: ignore[no-untyped-def]
+    period, problem = _period()
+    with unit_of_work(db(), readonly=True) as uow:
+        result = maturity.assess(uow, signed_in(), period.start, period.end)
+    return render_template("governance.html", result=result, problem=problem, start=period.start.date(),
+                           end=period.days[-1])
+
+
+@ui.get("/governance/maturity.<fmt>")
+@page("governance")
+def governance_export(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in ("csv", "json"):
+        raise BadRequest("the export is maturity.csv or maturity.json", fields={"format": "csv or json"})
+    period, problem = _period()
+    if problem:
+        raise BadRequest(problem, fields={"from": problem})
+    with unit_of_work(db(), readonly=True) as uow:
+        result = maturity.assess(uow, signed_in(), period.start, period.end)
+    name = f"maturity-{period.start.date()}-{period.days[-1]}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        return Response(json.dumps(result, indent=2), mimetype="application/json", headers=headers)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=maturity.CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(maturity.csv_rows(result))
+    return Response(buf.getvalue(), mimetype="text/csv", headers=headers)
