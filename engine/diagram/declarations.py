@@ -21,7 +21,7 @@ PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 OPTION_PROPERTY = re.compile(r"^start\.([a-z][a-z0-9_-]*)\.(label|intro|fields|set|defaults|via|via_set|order)$")
 KNOWN = {"record_kind", "key_prefix", "key_prefix_field", "key_prefixes", "summary_field", "team", "start_roles",
          "dashboard_records", "dashboard_first_line", "dashboard_reopened", "dashboard_breakdown",
-         "approver_roles", "approval_not_needed", *DEFAULT_FIELDS}
+         "approver_roles", "approval_not_needed", "ci_field", "window_fields", "approved_field", *DEFAULT_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,10 @@ class Declarations:
     measures: Measures = Measures()
     approver_roles: dict[str, str] = field(default_factory=dict)
     approval_not_needed: frozenset[str] = frozenset()
+    ci_field: str | None = None  # the data field listing the configuration items the record links
+    window_fields: tuple[str, str] | None = None  # start and end of the window it runs in: on the change calendar
+    approved_field: str = "approved"
+    impact_tasks: frozenset[str] = frozenset()  # user tasks that show the impact view (property show_impact)
 
     def prefix_for(self, data: dict[str, Any]) -> str:
         """The business-key prefix of a new record: chosen by a data field when the process says so."""
@@ -209,6 +213,8 @@ def problems(meta: ProcessMeta, known_roles: tuple[str, ...] | None = None) -> l
         unknown = [f for f in option.fields if f not in form_ids]
         if unknown:
             found.append(f"start option {option.id!r} shows {', '.join(unknown)}, which the start form does not have")
+    if any(name == "window_fields" for name, _ in meta.properties) and decl.window_fields is None:
+        found.append("window_fields must name two data fields: the window's start, then its end")
     if known_roles is not None:
         for role in filter(None, (decl.team, *decl.start_roles, *decl.approver_roles.values())):
             if role not in known_roles:
@@ -248,4 +254,13 @@ def _read(meta: ProcessMeta, problems: list[str]) -> Declarations:
         measures=_measures(props, meta.properties, problems),
         approver_roles={k: str(v) for k, v in _pairs(props.get("approver_roles", ""), problems,
                                                      "approver_roles").items()},
-        approval_not_needed=frozenset(_list(props.get("approval_not_needed", ""))))
+        approval_not_needed=frozenset(_list(props.get("approval_not_needed", ""))),
+        ci_field=props.get("ci_field", "").strip() or None, window_fields=_window_fields(props),
+        approved_field=props.get("approved_field", "").strip() or "approved",
+        impact_tasks=frozenset(el.id for el in meta.elements.values()
+                               if el.is_human and el.properties.get("show_impact", "").strip().lower() == "true"))
+
+
+def _window_fields(props: dict[str, str]) -> tuple[str, str] | None:
+    names = _list(props.get("window_fields", ""))
+    return (names[0], names[1]) if len(names) == 2 else None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+FIELD_TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
 CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
 
 
@@ -74,6 +74,8 @@ def _coerce(fld: FormField, raw: Any) -> Any:
             return date.fromisoformat(value_s).isoformat()
         except ValueError:
             raise ValueError("must be a date like 2026-01-31") from None
+    if fld.type == "datetime":
+        return parse_instant(value_s).isoformat()
     if fld.type == "enum":
         allowed = [o["id"] for o in fld.options]
         if value_s not in allowed:
@@ -84,6 +86,18 @@ def _coerce(fld: FormField, raw: Any) -> Any:
     if fld.maxlength is not None and len(value_s) > fld.maxlength:
         raise ValueError(f"must be at most {fld.maxlength} characters")
     return value_s
+
+
+def parse_instant(text: str) -> datetime:
+    """An instant from ISO 8601 text: with an offset or Z, or without one meaning UTC (what a browser's
+    date-and-time control sends), or a bare date meaning its midnight UTC. Raises ValueError."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be a date and time like 2026-01-31T22:00 (UTC) or 2026-01-31T22:00+01:00") from None
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at).astimezone(UTC)
 
 
 def _is_blank(raw: Any) -> bool:

@@ -46,3 +46,28 @@ def check_service_edit(actor: Actor, service: Any, fields: set[str]) -> None:
 
 def may_edit_service(actor: Actor, service: Any) -> bool:
     return is_catalogue_admin(actor) or owns(actor, service.owner_user, service.owner_role)
+
+
+CI_ADMIN_FIELDS = frozenset({"owner_user", "owner_role", "active"})
+
+
+def check_ci_edit(actor: Actor, ci: Any, served_owners: list[tuple[str | None, str | None]],
+                  fields: set[str]) -> None:
+    """A CI is edited by process owners and admins, by its own owner, and by the owner of a service it
+    serves; its ownership and retirement only by process owners and admins."""
+    if is_catalogue_admin(actor):
+        return
+    if not (owns(actor, ci.owner_user, ci.owner_role) or any(owns(actor, u, r) for u, r in served_owners)):
+        raise NotAllowed(f"only the owner of {ci.id}, the owners of the services it serves, process owners and "
+                         "admins edit it")
+    forbidden = sorted(fields & CI_ADMIN_FIELDS)
+    if forbidden:
+        raise NotAllowed(f"{', '.join(forbidden)}: only process owners and admins change them",
+                         fields={f: "only process owners and admins change this" for f in forbidden})
+
+
+def check_service_link(actor: Actor, service: Any) -> None:
+    """Putting a CI under a service, or taking it out, is the service's owner's call (or an admin's)."""
+    if not is_catalogue_admin(actor) and not owns(actor, service.owner_user, service.owner_role):
+        raise NotAllowed(f"only the owner of {service.id}, process owners and admins put CIs under it",
+                         fields={"services": f"you do not own {service.id}"})

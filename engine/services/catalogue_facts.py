@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engine.services.facts import FactContext, Provided
 
 DEFAULT_SERVICE_FIELD = "service"
+Pickers = tuple[dict[str, list[dict[str, str]]], frozenset[str]]
 
 
 def service_field(meta: ProcessMeta | None) -> str:
@@ -76,16 +77,24 @@ def pickers(uow: UnitOfWork, meta: ProcessMeta | None) -> dict[str, list[dict[st
     return {service_field(meta) if meta is not None else DEFAULT_SERVICE_FIELD: options}
 
 
-def pickers_for_instance(uow: UnitOfWork, instance_id: int) -> dict[str, list[dict[str, str]]]:
+def all_pickers(uow: UnitOfWork, meta: ProcessMeta | None) -> Pickers:
+    """Every picker of the process's forms, and which of them take several values (the CI field)."""
+    from engine.services import cmdb_facts
+
+    several = cmdb_facts.pickers(uow, meta)
+    return {**pickers(uow, meta), **several}, frozenset(several)
+
+
+def pickers_for_instance(uow: UnitOfWork, instance_id: int) -> Pickers:
     from engine.db.models import ProcessInstance
     from engine.services import specs
 
     inst = uow.session.get(ProcessInstance, instance_id)
-    return pickers(uow, specs.loaded(uow, inst.process_version_id).meta if inst is not None else None)
+    return all_pickers(uow, specs.loaded(uow, inst.process_version_id).meta if inst is not None else None)
 
 
-def pickers_for_process(uow: UnitOfWork, process_key: str | None) -> dict[str, list[dict[str, str]]]:
+def pickers_for_process(uow: UnitOfWork, process_key: str | None) -> Pickers:
     from engine.services import deploy, specs
 
     row = deploy.latest(uow, process_key) if process_key else None
-    return pickers(uow, specs.loaded(uow, row.id).meta if row is not None else None)
+    return all_pickers(uow, specs.loaded(uow, row.id).meta if row is not None else None)

@@ -14,7 +14,7 @@ from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance
 from engine.errors import Conflict
-from engine.services import audit, declared, external_sync, notify, parties, specs, step_tasks
+from engine.services import audit, declared, external_sync, notify, parties, record_index, specs, step_tasks
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
 from engine.services.step_tasks import TIMER_KINDS, flow_between, note_gateway, parse_due
@@ -122,6 +122,7 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
     external_sync.sync(uow, inst, runner, lv, actor, trail, now)
     message_ids = _send_messages(uow, inst, log, actor, now, trail)
     parties.sync(uow, inst, decl, before_json, data)
+    record_index.sync(uow, inst, decl, data)
     notify.after_step(uow, inst, synced.created, trail, meta.elements, actor)  # in a savepoint: never fails
     # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
     foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)

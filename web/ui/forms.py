@@ -8,6 +8,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine.diagram.forms import parse_instant
+
 MULTILINE_IDS = {"description", "resolution", "closure_note", "root_cause", "backout_plan", "lessons_learned",
                  "plan", "baseline", "result", "notes", "justification", "workaround"}
 NOT_DATA = {"csrf_token"}
@@ -23,6 +25,8 @@ def widget(field: dict[str, Any]) -> str:
         return "yesno"
     if kind == "date":
         return "date"
+    if kind == "datetime":
+        return "datetime"
     if kind == "long":
         return "number"
     if field["id"] in MULTILINE_IDS or (field.get("maxlength") or 0) > 300:
@@ -64,10 +68,23 @@ def written_elsewhere(events: list[dict[str, Any]], element_id: str) -> frozense
 
 
 def posted(form: MultiDict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in form.items() if k not in NOT_DATA}
+    """A field posted several times (a multiple select, after its empty hidden twin) becomes the chosen values
+    joined by ", "."""
+    return {k: ", ".join(v for v in values if v) if len(values) > 1 else values[0]
+            for k, values in form.lists() if k not in NOT_DATA}
 
 
 def prepare(fields: list[dict[str, Any]], values: dict[str, str], errors: dict[str, str]) -> list[dict[str, Any]]:
     """Each field with its widget, the text to show and its error, ready for the template macro."""
-    return [{**f, "widget": widget(f), "value": values.get(f["id"], ""), "error": errors.get(f["id"])}
-            for f in fields]
+    return [{**f, "widget": widget(f), "value": _control_text(f, values.get(f["id"], "")),
+             "error": errors.get(f["id"])} for f in fields]
+
+
+def _control_text(f: dict[str, Any], value: str) -> str:
+    """A stored instant as a date-and-time control holds it (UTC, to the minute); anything else as it is."""
+    if f.get("type") != "datetime" or not value or f.get("readonly"):
+        return value
+    try:
+        return parse_instant(value).strftime("%Y-%m-%dT%H:%M")
+    except ValueError:
+        return value  # what a person typed, shown back beside its error

@@ -46,13 +46,13 @@ def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[
                status: int = 200):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         ctx = reports.task_page(uow, signed_in(), task_id)
-        choices = catalogue_facts.pickers_for_instance(uow, ctx["task"]["instance_id"])
+        choices, several = catalogue_facts.pickers_for_instance(uow, ctx["task"]["instance_id"])
     fields = ctx["task"]["form"]
     shown = forms.initial_values(fields, ctx["task"]["data"],
                                  forms.written_elsewhere(ctx["events"], ctx["task"]["element_id"]))
     if values is not None:  # after a refused post: exactly what was sent (read-only fields are never sent)
         shown.update(values)
-    prepared = pickers.apply(forms.prepare(fields, shown, errors or {}), choices)
+    prepared = pickers.apply(forms.prepare(fields, shown, errors or {}), choices, several)
     return render_template("task.html", **ctx, fields=prepared, errors=errors or {}), status
 
 
@@ -96,7 +96,7 @@ def raise_record(ref: str):  # type: ignore[no-untyped-def]
             option = starting.option(uow, ref, actor)
         except NotFound:
             return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
-        choices = catalogue_facts.pickers_for_process(uow, option.option.process)
+        choices, several = catalogue_facts.pickers_for_process(uow, option.option.process)
     fields = [f.to_dict() for f in option.fields]
     values = forms.initial_values(fields, {})
     errors: dict[str, str] = {}
@@ -113,4 +113,5 @@ def raise_record(ref: str):  # type: ignore[no-untyped-def]
                 return redirect(url_for("ui.task", task_id=started.next_task))
             return redirect(url_for("ui.record", ref=started.business_key))
     return render_template("raise.html", ref=ref, option=option,
-                           fields=pickers.apply(forms.prepare(fields, values, errors), choices), errors=errors), status
+                           fields=pickers.apply(forms.prepare(fields, values, errors), choices, several),
+                           errors=errors), status

@@ -5,7 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from engine.db import catalogue, models_desk, models_external, models_knowledge  # noqa: F401 - their tables belong to the same metadata
+from engine.db import (  # noqa: F401 - their tables belong to the same metadata
+    catalogue,
+    cmdb,
+    models_desk,
+    models_external,
+    models_knowledge,
+)
 from engine.db.models import Base
 
 config = context.config

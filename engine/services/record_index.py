@@ -1,0 +1,63 @@
+"""Record data the catalogue asks SQL about, kept in step after every step (as record_party is): the CIs a
+record links (its declared `ci_field`) and the window it runs in (its declared `window_fields`), with whether
+it is approved and still open. The record's data stays the truth; these rows are rewritten from it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from engine.db.cmdb import RecordCi, RecordWindow
+from engine.db.database import UnitOfWork
+from engine.db.models import ProcessInstance
+from engine.diagram.declarations import Declarations
+from engine.diagram.forms import parse_instant
+from engine.services.cmdb_facts import split
+
+
+def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """The record's window, or None when it declares none or it is not (yet) a valid one. A bare date as the
+    end means the end of that day."""
+    if decl.window_fields is None:
+        return None
+    raw_start, raw_end = (data.get(f) for f in decl.window_fields)
+    if not isinstance(raw_start, str) or not isinstance(raw_end, str):
+        return None
+    try:
+        start, end = parse_instant(raw_start.strip()), parse_instant(raw_end.strip())
+    except ValueError:
+        return None
+    if len(raw_end.strip()) == 10:
+        end += timedelta(days=1)
+    return (start, end) if end > start else None
+
+
+def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any]) -> None:
+    if decl.ci_field is not None:
+        wanted = set(split(data.get(decl.ci_field)))
+        have = set(uow.session.execute(select(RecordCi.ci_id).where(RecordCi.instance_id == inst.id)).scalars())
+        if wanted != have:
+            uow.session.execute(delete(RecordCi).where(RecordCi.instance_id == inst.id,
+                                                       RecordCi.ci_id.in_(sorted(have - wanted))))
+            uow.session.add_all(RecordCi(instance_id=inst.id, ci_id=c[:60]) for c in sorted(wanted - have))
+    if decl.window_fields is None:
+        return
+    window = window_of(decl, data)
+    row = uow.session.get(RecordWindow, inst.id)
+    if window is None:
+        if row is not None:
+            uow.session.delete(row)
+        return
+    service = data.get(decl.service_field) if decl.service_field else None
+    values = {"business_key": inst.business_key or str(inst.id), "process_key": inst.process_key,
+              "title": decl.summary(data)[:200], "service_id": service[:60] if isinstance(service, str) else None,
+              "starts_at": window[0], "ends_at": window[1], "approved": data.get(decl.approved_field) is True,
+              "status": inst.status}
+    if row is None:
+        uow.session.add(RecordWindow(instance_id=inst.id, **values))
+    else:
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
