@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import clock
-from engine.db.database import Database, unit_of_work
-from engine.db.models import ProcessVersion
+from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.models import ProcessInstance, ProcessVersion
 from engine.db.models_desk import NoticeMark
 from engine.diagram import governance
 from engine.diagram.metadata import ProcessMeta
@@ -40,6 +41,35 @@ def due(db: Database, now: datetime) -> list[tuple[str, governance.Cadence, date
                     continue
                 found.append((key, cadence, at))
     return found
+
+
+def overview(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+    """Every declared cadence: its interval, the occurrence last started (and its record), the next one."""
+    rows = []
+    for key, (version_id, decl) in declared.latest(uow).items():
+        meta_json = uow.session.execute(select(ProcessVersion.meta_json).where(ProcessVersion.id == version_id)
+                                        ).scalar_one()
+        for cadence in governance.read(ProcessMeta.from_dict(json.loads(meta_json))).cadences:
+            last = uow.session.execute(select(ProcessInstance.business_key, ProcessInstance.started_at).where(
+                ProcessInstance.process_key == key, ProcessInstance.started_by == f"cadence:{cadence.id}")
+                .order_by(ProcessInstance.id.desc()).limit(1)).first()
+            after = cadence.cycle.last_due(now)
+            upcoming = cadence.cycle.start if after is None else _following(cadence.cycle, after)
+            rows.append({"process": key, "process_name": decl.name, "cadence": cadence.id, "interval": cadence.text,
+                         "starts_with": cadence.data, "last_record": last[0] if last else None,
+                         "last_started_at": last[1].isoformat() if last else None,
+                         "next_due": upcoming.isoformat() if upcoming else None})
+    return rows
+
+
+def _following(cycle: governance.Cycle, after: datetime) -> datetime | None:
+    n = 0
+    while n < 100_000 and (cycle.repeats is None or n < cycle.repeats):
+        at = cycle.nth(n)
+        if at > after:
+            return at
+        n += 1
+    return None
 
 
 def mark(key: str, cadence: governance.Cadence, at: datetime) -> str:

@@ -25,6 +25,9 @@ def test_the_process_owner_reads_maturity_and_its_evidence(page: Any, live: Live
     followed = page.locator("#practice-response details[data-level='3']")
     assert followed.get_attribute("open") is not None  # the first level not reached is open
     assert "2 of 3 record(s) closed conform" in followed.inner_text()
+    # the cadences the improvement process declares, with when each runs next
+    assert page.locator("#cadences tr[data-cadence]").count() == 2
+    assert page.inner_text("#cadences tr[data-cadence=service_review] td:nth-child(3)") == "R/2026-01-05T09:00:00Z/P1M"
     shot(page, "governance-maturity", full_page=True)
     followed.locator(f"a:text('{keys['response'][0]}')").click()
     page.wait_for_url(f"**/records/{keys['response'][0]}")

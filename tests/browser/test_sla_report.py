@@ -27,6 +27,10 @@ def test_the_desk_reads_sla_compliance_and_downloads_it(page: Any, live: Live) -
     shot(page, "sla-report", full_page=True)
     row.locator(f"a:text('{keys['C']}')").click()
     page.wait_for_url(f"**/records/{keys['C']}")
+    # the record's own clocks say the same: 25 open hours used of 24
+    assert page.inner_text("#sla-clocks tr[data-clock=resolve] .result") == "breached"
+    assert page.inner_text("#sla-clocks tr[data-clock=resolve] .elapsed") == "1d 1h (104.2 %)"
+    assert page.inner_text("#sla-clocks tr[data-clock=respond] .result") == "met"
 
     page.go_back()
     with page.expect_download() as download:

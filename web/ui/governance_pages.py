@@ -8,9 +8,10 @@ import json
 
 from flask import Response, render_template
 
+from engine import clock
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import dashboard, maturity
+from engine.services import cadences, dashboard, maturity
 from web.auth import db
 from web.ui.common import arg_date, page, signed_in, ui
 
@@ -28,8 +29,9 @@ def governance():  # type: ignore[no-untyped-def]
     period, problem = _period()
     with unit_of_work(db(), readonly=True) as uow:
         result = maturity.assess(uow, signed_in(), period.start, period.end)
+        reviews = cadences.overview(uow, clock.now())
     return render_template("governance.html", result=result, problem=problem, start=period.start.date(),
-                           end=period.days[-1])
+                           end=period.days[-1], cadences=reviews)
 
 
 @ui.get("/governance/maturity.<fmt>")

@@ -3,11 +3,14 @@ taken, the timeline of its audit events)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import instances, reports
+from engine.services import instances, reports, sla
 from web.auth import db
 from web.ui import desk
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
@@ -38,7 +41,14 @@ def record(ref: str):  # type: ignore[no-untyped-def]
     with unit_of_work(db(), readonly=True) as uow:
         ctx = reports.record_page(uow, actor, ref)
         ctx.update(desk.record_extras(uow, actor, instances.find(uow, actor, ref), ctx["events"]))
+        ctx["clocks"] = _clocks(sla.clocks_of(uow, actor, ref)["clocks"])
     return render_template("record.html", **ctx)
+
+
+def _clocks(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The record's service-level clocks with their times as durations for the page."""
+    return [{**c, "elapsed": timedelta(seconds=c["elapsed_seconds"]),
+             "allowed": timedelta(seconds=c["target_seconds"]) if c["target_seconds"] else None} for c in clocks]
 
 
 @ui.post("/records/<ref>/cancel")
