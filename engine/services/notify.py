@@ -71,6 +71,10 @@ def requesters_of(uow: UnitOfWork, inst: ProcessInstance) -> list[str]:
     return sorted(n for n in parties.requesters(uow, inst.id) if n not in SYSTEM_ACTORS and ":" not in n)
 
 
+def record_summary(inst: ProcessInstance) -> str:
+    return _summary(inst)
+
+
 def _summary(inst: ProcessInstance) -> str:
     data = json.loads(inst.data_json or "{}")
     for key in ("summary", "title", "opportunity"):
@@ -192,6 +196,9 @@ def after_step(uow: UnitOfWork, inst: ProcessInstance, new_tasks: list[HumanTask
                 el = elements.get(ev.element_id or "")
                 if el is not None and el.attached_to:
                     _timer_breach(uow, inst, el.attached_to)
+        from engine.services import notify_declared
+
+        notify_declared.after_step(uow, inst, trail, elements)
     except Exception:  # noqa: BLE001 - never fail the step
         log.exception("notifications after a step of %s failed", inst.business_key)
 

@@ -49,6 +49,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "Hello $name,\n\n$business_key ($summary) reached escalation level $level of its $clock target "
          "(due $due). It is escalated to your role ($role).\n\nThe record: $link\n",
          ("name", "level", "clock", "business_key", "summary", "due", "role", "link")),
+    Kind("stakeholder_update", "Updates on a major incident",
+         "Update $number on major incident $business_key",
+         "Hello $name,\n\nMajor incident $business_key ($summary, $priority) is not restored yet. The major-incident "
+         "manager is $manager.\n\nLatest: $latest\n\nYou will hear again until the service is restored. The record: "
+         "$link\n",
+         ("name", "business_key", "summary", "priority", "manager", "number", "latest", "link")),
     Kind("comment_added", "A comment on your record",
          "New comment on $business_key",
          "Hello $name,\n\n$author wrote on $business_key ($summary):\n\n$comment\n\nThe record: $link\n\n"
