@@ -239,10 +239,14 @@ class Message(Base):
 
 
 class AuditEvent(Base):
-    """Append-only and hash-chained. Nothing in the code updates or deletes a row."""
+    """Append-only and hash-chained per partition (chain, chain_seq: gapless within a chain). Events from before
+    the partitions have chain NULL and form one global chain by seq. Nothing in the code updates or deletes."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_chain", "chain", "chain_seq", unique=True),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chain: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(80))
@@ -254,8 +258,31 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditChain(Base):
+    """The head of each partition's chain (position and hash of its last event). A step locks only its own
+    chain's row, so steps of unrelated instances do not wait on one another."""
+
+    __tablename__ = "audit_chain"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """The checkpoint chain: every so often the heads of all chains, hash-chained in turn. A chain cut back
+    together with its head row no longer reaches the position an anchor recorded."""
+
+    __tablename__ = "audit_anchor"
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heads_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditHead(Base):
-    """One row: the chain's head. Locking it serializes appends so seq has no gaps and no forks."""
+    """The head of the trail written before the partitions (events with chain NULL): it no longer moves. Its row
+    lock now serializes only the writers of anchors."""
 
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

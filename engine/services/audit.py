@@ -1,7 +1,9 @@
 """The hash-chained audit trail: append (inside the caller's transaction) and verify.
 
-Besides the chain itself, every CHECKPOINT_EVERY events the head is written to the audit_checkpoint table
-and, after the transaction commits, to an append-only file outside the database (see docs/audit.md)."""
+Events are chained per partition (engine/services/audit_chains.py): a step locks only its own chain's head.
+The heads of all chains are anchored every so often by the checkpoint chain, whose hashes also go, after the
+transaction commits, to an append-only file outside the database (see docs/audit.md). Events written before
+the partitions (chain NULL) stay one global chain, checked as before with its head row and checkpoints."""
 
 from __future__ import annotations
 
@@ -20,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import AuditCheckpoint, AuditEvent, AuditHead, HumanTask, ProcessVersion
+from engine.db.models import AuditChain, AuditCheckpoint, AuditEvent, AuditHead, HumanTask, ProcessVersion
+from engine.services import audit_chains
 
 GENESIS = "0" * 64
-CHECKPOINT_EVERY = 100
 SECRET_MASK = "********"
 CHECKPOINT_ENV = "ITSMFLOW_AUDIT_CHECKPOINT_FILE"
 DEFAULT_CHECKPOINT_FILE = Path(__file__).resolve().parents[2] / "instance" / "audit-checkpoints.log"
@@ -50,11 +52,31 @@ def at_text(at: datetime) -> str:
 
 
 def event_body(seq: int, at: datetime, actor: str, type_: str, instance_id: int | None,
-               element_id: str | None, element_name: str | None, data_json: str) -> dict[str, Any]:
-    return {
+               element_id: str | None, element_name: str | None, data_json: str,
+               chain: int | None = None, n: int | None = None) -> dict[str, Any]:
+    """What an event's hash covers; a partitioned event also covers its chain and position in it."""
+    body = {
         "seq": seq, "at": at_text(at), "actor": actor, "type": type_, "instance_id": instance_id,
         "element_id": element_id, "element_name": element_name, "data": data_json,
     }
+    if chain is not None:
+        body.update(chain=chain, n=n)
+    return body
+
+
+BODY_KEYS = ("seq", "at", "actor", "type", "instance_id", "element_id", "element_name", "data")
+
+
+def body_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The hashed body of a stored or exported row (exports may carry more columns)."""
+    body = {k: row[k] for k in BODY_KEYS}
+    if is_chained(row):
+        body.update(chain=int(row["chain"]), n=int(row["n"]))
+    return body
+
+
+def is_chained(row: dict[str, Any]) -> bool:
+    return row.get("chain") not in (None, "")
 
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
@@ -108,30 +130,43 @@ def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
 
 
 def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """Adds events at the head of the chain. Call last in a transaction: the head lock is held until commit.
-    Rows go in with one multi-row INSERT (Core, not ORM objects): this runs on every step."""
+    """Adds events at the heads of their chains (by instance). Call last in a transaction: a chain's head is
+    locked until commit, and only that chain's. Three statements for a step's events (its instance's chain):
+    lock the head and take the event numbers, one multi-row INSERT (Core), update the head."""
     if not events:
         return []
     session = uow.session
-    head_seq, head_hash = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
     if secrets is None:  # not one instance's step: mask what any deployed version calls secret
         secrets = secret_names(session)
     now = clock.now()
-    rows: list[dict[str, Any]] = []
+    groups: dict[int, list[NewEvent]] = {}
     for ev in events:
-        seq = head_seq + 1
-        data_json = canonical(mask_secrets(_with_due(session, ev), secrets))
-        body = event_body(seq, now, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name, data_json)
-        digest = chain_hash(head_hash, body)
-        rows.append({"seq": seq, "instance_id": ev.instance_id, "at": now, "actor": ev.actor, "type": ev.type,
-                     "element_id": ev.element_id, "element_name": ev.element_name, "data_json": data_json,
-                     "prev_hash": head_hash, "hash": digest})
-        head_seq, head_hash = seq, digest
-        if seq % CHECKPOINT_EVERY == 0:
-            _checkpoint(session, seq, digest, now, rows)
+        groups.setdefault(audit_chains.chain_of(ev.instance_id), []).append(ev)
+    rows: list[dict[str, Any]] = []
+    heads: list[tuple[int, int, str]] = []
+    taken = 0
+    for chain in sorted(groups):  # always in the same order: two writers never wait on each other in a circle
+        batch = groups[chain]
+        n, prev, seqs = audit_chains.lock_head(session, chain, len(batch), uow.is_postgres)
+        if not uow.is_postgres:
+            seqs = [s + taken for s in seqs]  # this call's rows of earlier chains are not inserted yet
+            taken += len(batch)
+        for ev, seq in zip(batch, seqs, strict=True):
+            n += 1
+            data_json = canonical(mask_secrets(_with_due(session, ev), secrets))
+            body = event_body(seq, now, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name,
+                              data_json, chain, n)
+            digest = chain_hash(prev, body)
+            rows.append({"seq": seq, "chain": chain, "chain_seq": n, "instance_id": ev.instance_id, "at": now,
+                         "actor": ev.actor, "type": ev.type, "element_id": ev.element_id,
+                         "element_name": ev.element_name, "data_json": data_json, "prev_hash": prev,
+                         "hash": digest})
+            prev = digest
+        heads.append((chain, n, prev))
     session.execute(insert(AuditEvent.__table__), rows)  # Core: one executemany, whatever keys are None
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=head_seq, hash=head_hash))
+    table = AuditChain.__table__
+    for chain, n, digest in heads:
+        session.execute(update(table).where(table.c.id == chain).values(seq=n, hash=digest))
     return rows
 
 
@@ -146,20 +181,17 @@ def checkpoint_file() -> Path | None:
     return Path(value.strip())
 
 
-def _chain_id(session: Session, batch: list[dict[str, Any]]) -> str | None:
-    """A chain is named by the hash of its first event: one file can serve (or outlive) several databases."""
-    for row in batch:
-        if row["seq"] == 1:
-            return row["hash"]
-    return session.execute(select(AuditEvent.hash).where(AuditEvent.seq == 1)).scalar_one_or_none()
+def _legacy_chain_id(session: Session) -> str | None:
+    """The trail before the partitions is named by the hash of its first event."""
+    return session.execute(select(AuditEvent.hash).where(AuditEvent.seq == 1, AuditEvent.chain.is_(None))
+                           ).scalar_one_or_none()
 
 
-def _checkpoint(session: Session, seq: int, digest: str, at: datetime, batch: list[dict[str, Any]]) -> None:
-    session.add(AuditCheckpoint(seq=seq, hash=digest, at=at))
+def after_commit_line(session: Session, line: dict[str, Any]) -> None:
+    """Queues a line for the checkpoint file, written once the transaction commits (never on rollback)."""
     path = checkpoint_file()
     if path is None:
         return
-    line = {"chain": _chain_id(session, batch), "seq": seq, "hash": digest, "at": at_text(at)}
     pending = session.info.setdefault(_PENDING, [])
     pending.append((path, line))
     if len(pending) == 1 and not sa_event.contains(session, "after_commit", _write_pending):
@@ -174,7 +206,7 @@ def _write_pending(session: Session) -> None:
         try:
             append_line(path, canonical(line))
         except OSError as exc:  # the commit stands; the missing line only narrows what the file can prove
-            log.error("could not write audit checkpoint %s to %s: %s", line["seq"], path, exc)
+            log.error("could not write audit checkpoint %s to %s: %s", line, path, exc)
 
 
 def _drop_pending(session: Session) -> None:
@@ -193,15 +225,9 @@ def append_line(path: Path, text: str) -> None:
 
 
 def write_checkpoint(uow: UnitOfWork) -> dict[str, Any] | None:
-    """Records the current head now (e.g. at the end of each day from cron). The caller commits."""
-    session = uow.session
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    if head.seq == 0:
-        return None
-    now = clock.now()
-    _checkpoint(session, head.seq, head.hash, now, [])
-    session.flush()
-    return {"seq": head.seq, "hash": head.hash, "at": at_text(now)}
+    """Anchors the heads of all chains now (e.g. at the end of each day from cron; the worker also does it
+    every ITSMFLOW_AUDIT_ANCHOR_SECONDS). The caller commits."""
+    return audit_chains.write_anchor(uow, force=True)
 
 
 def read_checkpoint_file(path: Path | str) -> list[dict[str, Any]]:
@@ -213,7 +239,8 @@ def read_checkpoint_file(path: Path | str) -> list[dict[str, Any]]:
                 continue
             try:
                 entry = json.loads(text)
-                if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+                if not isinstance(entry, dict) or not (isinstance(entry.get("seq"), int)
+                                                       or isinstance(entry.get("anchor"), int)):
                     raise ValueError("not a checkpoint")
                 entries.append({**entry, "line": number})
             except ValueError:
@@ -234,27 +261,39 @@ class Verification:
         return {"ok": False, "events": self.events, "first_bad_seq": self.first_bad_seq, "reason": self.reason}
 
 
-def verify_rows(rows: list[dict[str, Any]], prev: str = GENESIS, first_seq: int = 1) -> Verification:
-    """Checks a sequence of exported or stored events; each dict has the event_body keys plus prev_hash/hash.
-    A slice of the chain is checked from its anchor: the prev_hash of its first event and that event's seq."""
+def verify_rows(rows: list[dict[str, Any]], prev: str = GENESIS, first_seq: int = 1,
+                chains: dict[int, tuple[int, str]] | None = None) -> Verification:
+    """Checks exported or stored events (each dict has the event_body keys plus prev_hash/hash). Events of the
+    trail before the partitions (no chain) form one chain by seq, checked from `prev` and `first_seq`; the
+    others are checked chain by chain, each from its start or from `chains` (chain -> (first position,
+    prev_hash of that event)) for a slice."""
+    legacy = [r for r in rows if not is_chained(r)]
+    found = _verify_legacy(legacy, prev, first_seq)
+    if found is not None:
+        return Verification(False, len(rows), *found)
+    _ends, problem = audit_chains.verify_chained([r for r in rows if is_chained(r)], chains)
+    if problem is not None:
+        return Verification(False, len(rows), *problem)
+    return Verification(True, len(rows))
+
+
+def _verify_legacy(rows: list[dict[str, Any]], prev: str, first_seq: int) -> tuple[int, str] | None:
     expected_seq = first_seq
     for row in rows:
         seq = row["seq"]
         if seq != expected_seq:
-            return Verification(False, len(rows), expected_seq,
-                                f"sequence jumps from {expected_seq - 1} to {seq} (row deleted or inserted)")
+            return expected_seq, f"sequence jumps from {expected_seq - 1} to {seq} (row deleted or inserted)"
         if row["prev_hash"] != prev:
-            return Verification(False, len(rows), seq, "prev_hash does not match the previous event's hash")
-        body = {k: row[k] for k in ("seq", "at", "actor", "type", "instance_id", "element_id", "element_name", "data")}
-        if chain_hash(prev, body) != row["hash"]:
-            return Verification(False, len(rows), seq, "hash does not match the event's content (edited)")
+            return seq, "prev_hash does not match the previous event's hash"
+        if chain_hash(prev, body_of(row)) != row["hash"]:
+            return seq, "hash does not match the event's content (edited)"
         prev, expected_seq = row["hash"], seq + 1
-    return Verification(True, len(rows))
+    return None
 
 
 def stored_row(ev: AuditEvent) -> dict[str, Any]:
     body = event_body(ev.seq, ev.at, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name,
-                      ev.data_json)
+                      ev.data_json, ev.chain, ev.chain_seq)
     return {**body, "prev_hash": ev.prev_hash, "hash": ev.hash}
 
 
@@ -286,37 +325,50 @@ def check_against_checkpoints(by_seq: dict[int, str], last_seq: int, entries: li
 
 
 def verify(uow: UnitOfWork, checkpoints: Path | str | None = None, strict: bool = True) -> Verification:
-    """Checks the stored chain, its head row and checkpoint table; with `checkpoints` (the file kept outside
-    the database) also finds a tail cut off together with the head row and the checkpoint table."""
+    """Checks every chain, its head row and the checkpoint chain; with `checkpoints` (the file kept outside the
+    database) also finds a tail cut off together with the head rows and the anchors."""
     session = uow.session
-    rows = [stored_row(ev) for ev in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
-    result = verify_rows(rows)
-    if not result.ok:
-        return result
+    rows = [stored_row(ev) for ev in session.execute(
+        select(AuditEvent).order_by(AuditEvent.chain.is_not(None), AuditEvent.chain, AuditEvent.chain_seq,
+                                    AuditEvent.seq)).scalars()]
+    legacy = [r for r in rows if not is_chained(r)]
+    chained = [r for r in rows if is_chained(r)]
+    found = _verify_legacy(legacy, GENESIS, 1)
+    if found is not None:
+        return Verification(False, len(rows), *found)
     head = session.get(AuditHead, 1)
-    last_seq = rows[-1]["seq"] if rows else 0
-    last_hash = rows[-1]["hash"] if rows else GENESIS
+    last_seq = legacy[-1]["seq"] if legacy else 0
+    last_hash = legacy[-1]["hash"] if legacy else GENESIS
     if head is not None and (head.seq != last_seq or head.hash != last_hash):
         return Verification(False, len(rows), last_seq + 1,
                             f"the chain ends at {last_seq} but its head says {head.seq} (tail truncated)")
-    by_seq = {r["seq"]: r["hash"] for r in rows}
+    by_seq = {r["seq"]: r["hash"] for r in legacy}
     for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars():
         if cp.seq > last_seq:
             return Verification(False, len(rows), last_seq + 1,
                                 f"the chain ends at {last_seq} but a checkpoint records {cp.seq} (tail truncated)")
         if by_seq.get(cp.seq) != cp.hash:
             return Verification(False, len(rows), cp.seq, f"checkpoint at {cp.seq} does not match the chain")
+    problem = audit_chains.verify_stored(session, chained, by_seq, len(rows))
+    if problem is not None:
+        return Verification(False, len(rows), *problem)
     if checkpoints is not None and Path(checkpoints).exists():
-        chain = rows[0]["hash"] if rows else None
-        found = check_against_checkpoints(by_seq, last_seq, read_checkpoint_file(checkpoints), chain, len(rows),
-                                          strict)
-        if found is not None:
-            return found
-    return result
+        entries = read_checkpoint_file(checkpoints)
+        legacy_entries = [e for e in entries if "anchor" not in e]
+        chain = legacy[0]["hash"] if legacy else None
+        found_file = check_against_checkpoints(by_seq, last_seq, legacy_entries, chain, len(rows), strict)
+        if found_file is not None:
+            return found_file
+        reason = audit_chains.against_file(session, entries, strict)
+        if reason is not None:
+            return Verification(False, len(rows), None, reason)
+    return Verification(True, len(rows))
 
 
 def instance_events(uow: UnitOfWork, instance_id: int) -> list[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+    # One instance's events are in one chain: its position orders them (earlier trail: by seq).
+    stmt = (select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+            .order_by(AuditEvent.chain_seq.is_not(None), AuditEvent.chain_seq, AuditEvent.seq))
     return list(uow.session.execute(stmt).scalars())
 
 
@@ -324,5 +376,5 @@ def event_view(ev: AuditEvent) -> dict[str, Any]:
     return {
         "seq": ev.seq, "at": ev.at.isoformat(), "actor": ev.actor, "type": ev.type, "element_id": ev.element_id,
         "element_name": ev.element_name, "data": json.loads(ev.data_json), "prev_hash": ev.prev_hash,
-        "hash": ev.hash, "instance_id": ev.instance_id,
+        "hash": ev.hash, "instance_id": ev.instance_id, "chain": ev.chain, "n": ev.chain_seq,
     }

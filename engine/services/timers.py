@@ -16,7 +16,7 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance, WorkerHeartbeat
 from engine.errors import Conflict
-from engine.services import cadences, messages, notify_sweeps, step_guard, stepping
+from engine.services import audit_chains, cadences, messages, notify_sweeps, step_guard, stepping
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
             notify_sweeps.run_once(db, sweeps=sweep)
             swept = time.monotonic() if sweep else swept
             heartbeat(db, worker_id, result.instances)
+            audit_chains.anchor_if_due(db)  # the audit chains' heads, anchored every so often
         except Exception as exc:
             if once:
                 raise

@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import text
 
 from engine.db.database import Database, unit_of_work
-from engine.services import admin, audit, audit_bundle, instances, users
+from engine.services import admin, audit, audit_bundle, audit_chains, instances, users
 from tests.api.conftest import Api
 from tests.audit.diagrams import BIG, deploy_change
 from tests.conftest import ADMIN, ALICE, DAVE, ERIN, IVAN
@@ -137,22 +137,24 @@ def test_cli_export_verify_bundle_conformance(sqlite_db: Database, tmp_path: Pat
 def test_cli_verify_with_the_checkpoint_file(sqlite_db: Database, checkpoint_file: Path) -> None:
     db = sqlite_db
     deploy_change(db)
-    for _ in range(12):  # > 100 events: a checkpoint lands in the file
+    for _ in range(3):
         _change(db)
-    assert checkpoint_file.exists()
+    written = _cli(["audit", "checkpoint"], db.url)  # what cron (or the worker, every minute) does
+    assert written.returncode == 0 and json.loads(written.stdout)["checkpoint"]["anchor"] == 1
+    _change(db)
+    assert json.loads(_cli(["audit", "checkpoint"], db.url).stdout)["checkpoint"]["anchor"] == 2
     assert _cli(["audit", "verify", "--checkpoints", str(checkpoint_file)], db.url).returncode == 0
-    written = _cli(["audit", "checkpoint"], db.url)
-    assert written.returncode == 0 and json.loads(written.stdout)["checkpoint"]["seq"] > 100
-    with unit_of_work(db) as uow:
-        last = uow.session.execute(text("SELECT hash FROM audit_event WHERE seq = 50")).scalar_one()
-        uow.session.execute(text("DELETE FROM audit_event WHERE seq > 50"))
-        uow.session.execute(text("DELETE FROM audit_checkpoint"))
-        uow.session.execute(text("UPDATE audit_head SET seq = 50, hash = :h"), {"h": last})
+    with unit_of_work(db) as uow:  # the last record's chain removed, its head row reset, the last anchor gone
+        k = uow.session.execute(text("SELECT chain FROM audit_event ORDER BY seq DESC LIMIT 1")).scalar_one()
+        uow.session.execute(text("DELETE FROM audit_event WHERE chain = :k"), {"k": k})
+        uow.session.execute(text("DELETE FROM audit_anchor WHERE n = 2"))
+        uow.session.execute(text("UPDATE audit_chain SET seq = 0, hash = :h WHERE id = :k"),
+                            {"h": audit_chains.genesis(k), "k": k})
         uow.commit()
     with unit_of_work(db) as uow:
-        assert audit.verify(uow).ok
+        assert audit.verify(uow).ok  # what the database alone can say
     cut = _cli(["audit", "verify", "--checkpoints", str(checkpoint_file)], db.url)
-    assert cut.returncode == 1 and json.loads(cut.stdout)["first_bad_seq"] == 51
+    assert cut.returncode == 1 and "the checkpoint file records anchor 2" in json.loads(cut.stdout)["reason"]
     implicit = _cli(["audit", "verify"], db.url)  # the configured file (ITSMFLOW_AUDIT_CHECKPOINT_FILE)
     assert implicit.returncode == 1
 
