@@ -164,6 +164,9 @@ def worker(once: bool, interval: float, supervise: bool) -> None:
         from web.supervisor import supervise as run_supervised
 
         raise SystemExit(run_supervised(["--interval", str(interval)], click.echo))
+    from engine.spiff.limits import apply_process_limits
+
+    apply_process_limits()
     fired = timers.run_worker(_db(), once=once, interval=interval)
     if once:
         click.echo(f"fired timers on {fired} instance(s)")

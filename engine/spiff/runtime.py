@@ -16,7 +16,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.spiff import depth, serializer
+from engine.spiff import depth, limits, serializer
 from engine.spiff.compact import compact, previous_element
 from engine.spiff.sandbox import SandboxEnvironment, ScriptRejected
 from engine.spiff.specs import ExternalTask
@@ -149,6 +149,10 @@ class Runner:
                 log.completed.append(Completed(bpmn_id, str(task.id), _previous_element(task)))
             if len(log.completed) % COMPACT_EVERY == 0:
                 compact(self.workflow)  # an engine-only loop (no wait state) would otherwise grow quadratically
+            if len(log.completed) > limits.MAX_ENGINE_STEPS:
+                # A loop between elements with no wait state would run (and hold its transaction) forever.
+                raise ScriptRejected(f"more than {limits.MAX_ENGINE_STEPS} elements completed in one step, last "
+                                     f"{bpmn_id!r}: a loop with no wait state? (ITSMFLOW_MAX_ENGINE_STEPS)")
 
         self.engine.evidence = []
         try:

@@ -21,7 +21,7 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.spiff import juel
+from engine.spiff import juel, limits
 
 SCRIPT_FILENAME = "<diagram>"
 LINE_BUDGET = 200_000
@@ -40,7 +40,7 @@ class ScriptRejected(Exception):
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
     ops = {
-        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": limits.guarded_mul,
         "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
     }
     if op not in ops:
@@ -54,6 +54,7 @@ def _builtins() -> dict[str, Any]:
     for name in ("sum", "min", "max", "any", "all", "enumerate", "sorted", "list", "dict", "set", "reversed",
                  "map", "filter"):
         allowed[name] = __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    allowed["pow"] = limits.guarded_pow
     return allowed
 
 
@@ -65,6 +66,7 @@ SAFE_GLOBALS: dict[str, Any] = {
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_write_": full_write_guard,
     "_inplacevar_": _inplacevar,
+    **limits.GLOBALS,
     "math": math,
     "date": date,
     "datetime": datetime,
@@ -74,9 +76,19 @@ SAFE_GLOBALS: dict[str, Any] = {
 _HIDDEN = set(SAFE_GLOBALS)
 
 
+def _refuse_constant_bombs(source: str, mode: str) -> None:
+    try:
+        bomb = limits.constant_bomb(ast.parse(source, mode=mode))
+    except SyntaxError:
+        return  # RestrictedPython reports it
+    if bomb is not None:
+        raise ScriptRejected(bomb)
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
-    result = compile_restricted_eval(expression, SCRIPT_FILENAME)
+    _refuse_constant_bombs(expression, "eval")
+    result = compile_restricted_eval(expression, SCRIPT_FILENAME, policy=limits.LimitingTransformer)
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
     return result.code
@@ -103,7 +115,8 @@ def compile_script(script: str) -> CodeType:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             raise ScriptRejected(f"line {node.lineno}: imports are not allowed in diagram scripts")
-    result = compile_restricted_exec(script, SCRIPT_FILENAME)
+    _refuse_constant_bombs(script, "exec")
+    result = compile_restricted_exec(script, SCRIPT_FILENAME, policy=limits.LimitingTransformer)
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
     return result.code
@@ -148,9 +161,12 @@ def _storable(context: dict[str, Any]) -> None:
     """A script's results are saved as JSON after the step: refuse here, as the script's error, what cannot be
     (an integer past Python's 4300-digit text limit, endless nesting)."""
     try:
-        json.dumps(context, default=str)
+        text = json.dumps(context, default=str)
     except (ValueError, RecursionError, TypeError) as exc:
         raise ScriptRejected(f"the script's result cannot be saved: {exc}") from None
+    if len(text) > limits.MAX_DATA_BYTES:
+        raise ScriptRejected(f"the script's result is {len(text)} bytes as JSON; a step may save at most "
+                             f"{limits.MAX_DATA_BYTES} (ITSMFLOW_MAX_DATA_BYTES)")
 
 
 def literal_timer(expression: str) -> str | None:

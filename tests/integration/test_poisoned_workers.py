@@ -41,18 +41,20 @@ def _error_events(db: Database, key: str) -> list[dict]:  # type: ignore[type-ar
 
 def test_poison_pills_next_to_healthy_timers(db: Database) -> None:
     deploy_xml(db, _timed("healthy", "fired = True"))
-    deploy_xml(db, _timed("bignum", "x = 10 ** 5000"))
+    deploy_xml(db, _timed("bignum", "n = 5000\nx = 10 ** n"))
+    deploy_xml(db, _timed("nested", "i = 0\nx = []\nwhile i < 60000:\n    x = [x]\n    i += 1"))
     deploy_xml(db, _timed("quits", "raise SystemExit(0)"))
     deploy_xml(db, _timed("interrupts", "raise KeyboardInterrupt()"))
     healthy = _start(db, "healthy", 3)
-    poisoned = {"bignum": _start(db, "bignum")[0], "quits": _start(db, "quits")[0],
+    poisoned = {"bignum": _start(db, "bignum")[0], "nested": _start(db, "nested")[0], "quits": _start(db, "quits")[0],
                 "interrupts": _start(db, "interrupts")[0]}
     with _later(minutes=2):
         timers.run_worker(db, once=True)  # returns: nothing a script does ends the worker
         assert timers.status(db)["due_timers"] == 0
     for key in healthy:
         assert task_ids(db, key) == ["n2"] and data(db, key)["fired"] is True
-    reasons = {"bignum": "cannot be saved", "quits": "SystemExit", "interrupts": "KeyboardInterrupt"}
+    reasons = {"bignum": "past the limit", "nested": "cannot be saved", "quits": "SystemExit",
+               "interrupts": "KeyboardInterrupt"}
     for process, key in poisoned.items():
         view = instance(db, key)
         assert view["status"] == "error", process

@@ -61,7 +61,7 @@ def test_worker_survives_dropped_connections_and_poison(pg_db: Database) -> None
     url = f"{db.url}?options=-csearch_path%3D{db.schema}&application_name={app_name}"  # type: ignore[attr-defined]
     deploy_xml(db, _timed("healthy", "fired = True"))
     deploy_xml(db, _timed("quits", "raise SystemExit(0)"))
-    deploy_xml(db, _timed("bignum", "x = 10 ** 5000"))
+    deploy_xml(db, _timed("bignum", "n = 5000\nx = 10 ** n"))
     first = [instances.start(db, IVAN, "healthy", {}).business_key for _ in range(5)]
     poisoned = [instances.start(db, IVAN, key, {}).business_key for key in ("quits", "bignum")]
     worker = _spawn(url)
