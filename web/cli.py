@@ -11,7 +11,7 @@ import click
 
 from engine.db.database import Database, unit_of_work
 from engine.errors import DomainError
-from engine.services import audit, seeding, timers, users
+from engine.services import audit, demo_catalogue, seeding, timers, users
 from engine.services.actors import Actor
 from engine.services.bundles import dmn_file, folder_bundle, process_folders
 from web.config import Settings
@@ -121,10 +121,13 @@ def user_email(name: str, address: str) -> None:
 
 @main.command("seed-demo")
 def seed_demo() -> None:
-    """Create the demo users of API.md (password 'demo')."""
+    """Create the demo users (password 'demo') and the demo service catalogue."""
     created = users.seed_demo_users(_db())
     click.echo(f"demo users: {', '.join(users.DEMO_USERS)} (password '{users.DEMO_PASSWORD}')"
                + (f"; created {len(created)}" if created else ""))
+    added = demo_catalogue.seed(_db())
+    click.echo(f"demo catalogue: {len(demo_catalogue.SERVICES)} services, {len(demo_catalogue.CIS)} configuration "
+               f"items" + (f"; added {len(added)} objects" if added else " (all there already)"))
 
 
 @main.group()

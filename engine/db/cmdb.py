@@ -55,6 +55,15 @@ class RecordCi(Base):
     ci_id: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
 
 
+class RecordService(Base):
+    """The service a record names (its declared service field): the impact view finds open records by it."""
+
+    __tablename__ = "record_service"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(60), index=True)
+
+
 class RecordWindow(Base):
     """The window a record (a change) declares it runs in, with what the calendar shows and filters by."""
 

@@ -86,6 +86,15 @@ def choices(uow: UnitOfWork) -> list[dict[str, str]]:
     return [{"id": r.id, "name": f"{r.name} ({r.type})"} for r in uow.session.execute(stmt).scalars()]
 
 
+def owner_choices(uow: UnitOfWork) -> list[dict[str, str]]:
+    """Who may own a CI, for a picker: roles (role:<name>), then people (user:<name>)."""
+    roles = [{"id": f"role:{r}", "name": f"role {r}"} for r in uow.session.execute(
+        select(Role.name).order_by(Role.name)).scalars()]
+    people = [{"id": f"user:{u}", "name": u} for u in uow.session.execute(
+        select(User.username).order_by(User.username)).scalars()]
+    return roles + people
+
+
 def _id_list(body: dict[str, Any], key: str, errors: dict[str, str]) -> list[str] | None:
     """A list of ids: a JSON list, or text separated by commas (what a CSV cell or a form holds)."""
     raw = body.get(key)

@@ -58,6 +58,9 @@ ACTS: dict[str, tuple[str, ...]] = {
     "review_knowledge": ("service_desk", "admin"),  # review and publish articles (not one's own)
     "problems": ("problem_team", "service_desk", "admin"),  # problems, linked incidents, known errors
     "governance": ("process_owner", "auditor", "admin"),  # maturity from evidence, governance cadences
+    # the change calendar, its conflicts and feed: every staff role (requesters see their own records only)
+    "change_calendar": ("service_desk", "resolver", "problem_team", "change_manager", "cab", "executive_sponsor",
+                        "implementer", "release_manager", "process_owner", "auditor", "admin"),
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
@@ -69,7 +72,7 @@ ACT_WORDS = {
     "mail_in": "decide on held mail", "notification_templates": "edit notification templates",
     "governance": "see the governance page",
     "write_knowledge": "write knowledge articles", "review_knowledge": "review and publish knowledge articles",
-    "problems": "manage problems and known errors",
+    "problems": "manage problems and known errors", "change_calendar": "see the change calendar",
 }
 
 

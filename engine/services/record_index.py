@@ -9,12 +9,24 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from engine.db.cmdb import RecordCi, RecordWindow
+from engine.db.cmdb import RecordCi, RecordService, RecordWindow
 from engine.db.database import UnitOfWork
 from engine.db.models import ProcessInstance
 from engine.diagram.declarations import Declarations
 from engine.diagram.forms import parse_instant
 from engine.services.cmdb_facts import split
+
+
+def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any]) -> None:
+    value = data.get(decl.service_field) if decl.service_field else None
+    service = value.strip()[:60] if isinstance(value, str) and value.strip() else None
+    row = uow.session.get(RecordService, inst.id)
+    if service is None and row is not None:
+        uow.session.delete(row)
+    elif service is not None and row is None:
+        uow.session.add(RecordService(instance_id=inst.id, service_id=service))
+    elif row is not None and row.service_id != service:
+        row.service_id = service  # type: ignore[assignment]
 
 
 def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datetime] | None:
@@ -35,6 +47,7 @@ def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datet
 
 
 def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any]) -> None:
+    _sync_service(uow, inst, decl, data)
     if decl.ci_field is not None:
         wanted = set(split(data.get(decl.ci_field)))
         have = set(uow.session.execute(select(RecordCi.ci_id).where(RecordCi.instance_id == inst.id)).scalars())

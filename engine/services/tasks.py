@@ -12,7 +12,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from engine.services import facts, knowledge, messages, policy, specs, stepping
+from engine.services import facts, impact, knowledge, messages, policy, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
@@ -70,6 +70,8 @@ def get(uow: UnitOfWork, actor: Actor, task_id: str) -> dict[str, Any]:
               "documentation": el.properties.get("instructions", "") if el else ""}
     if el is not None and knowledge.declared(el):
         result["knowledge"] = knowledge.for_task(uow, actor, el, data, inst.id)
+    shows_impact = el is not None and el.properties.get("show_impact", "").strip().lower() == "true"
+    result["impact"] = impact.impact_of(uow, actor, inst, data) if shows_impact else None
     return result
 
 

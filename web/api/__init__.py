@@ -10,6 +10,7 @@ from web.api import (  # noqa: E402,F401
     admin,
     audit,
     catalogue,
+    change_calendar,
     cmdb,
     conversation,
     external_tasks,

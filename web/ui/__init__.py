@@ -9,6 +9,8 @@ from flask import Flask
 def register_ui(app: Flask) -> None:
     from web.ui import (  # noqa: F401 - they add the routes
         auditors,
+        calendar_page,
+        catalogue_pages,
         dashboard,
         desk,
         governance_pages,

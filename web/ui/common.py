@@ -36,6 +36,8 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.processes", "Processes", "catalogue", ("ui.process_diff", "ui.modeller", "ui.upload", "ui.dmn_editor",
                                                 "ui.proposal", "ui.decision_diff", "ui.migrate")),
     ("ui.governance", "Governance", "governance", ("ui.governance_export",)),
+    ("ui.catalogue_home", "Catalogue", None, ("ui.service_page", "ui.ci_page", "ui.blackout_page")),
+    ("ui.change_calendar_page", "Change calendar", "change_calendar", ()),
     ("ui.trail", "Audit trail", "trail", ()),
     ("ui.held_mail", "Mail in", "mail_in", ()),
 )

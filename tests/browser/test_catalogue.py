@@ -1,0 +1,105 @@
+"""The catalogue in a real browser: a process owner adds a configuration item and edits it (its history shows
+the edit), the change calendar shows a week and a month with two clashing changes marked, and the CAB's
+approval task shows the impact view with the clash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.db.database import Database, unit_of_work
+from engine.db.models import HumanTask
+from engine.services import demo_catalogue, instances
+from tests.browser.conftest import Live, shot, sign_in
+from tests.conftest import ERIN, IVAN
+from tests.support import deploy_process, do
+
+
+def raise_change(db: Database, title: str, cis: str, start: str, end: str) -> str:
+    inst = instances.start(db, IVAN, "change", {"title": title, "description": "planned", "service": "file-shares",
+                                                "affected_cis": cis})
+    key = inst.business_key
+    do(db, ERIN, key, "assess", {"assessment": "valid", "estimated_hours": 4, "users_affected": 60})
+    do(db, ERIN, key, "schedule", {"change_window_start": start, "change_window_end": end})
+    do(db, ERIN, key, "prepare", {"backout_plan": "restore", "risk_likelihood": 1, "risk_impact": 2})
+    return key
+
+
+def setup(live: Live) -> tuple[str, str]:
+    for name in ("change", "response"):
+        deploy_process(live.db, name)
+    demo_catalogue.seed(live.db)
+    first = raise_change(live.db, "Rebuild the CRM indexes", "crm-db", "2026-12-05T22:00Z", "2026-12-05T23:30Z")
+    second = raise_change(live.db, "Patch the VM host", "vm-host-01, crm-db", "2026-12-05T23:00Z",
+                          "2026-12-06T01:00Z")
+    return first, second
+
+
+def test_a_process_owner_adds_and_edits_a_configuration_item(page: Any, live: Live) -> None:
+    demo_catalogue.seed(live.db)
+    sign_in(page, "grace")
+    page.click("nav >> text=Catalogue")
+    page.wait_for_selector("#services-table tr[data-service=donor-crm]")
+    assert "donor" in page.inner_text("#services-table tr[data-service=donor-crm]").lower()
+    page.click("#add-ci summary") if not page.is_visible("#ci-name") else None
+    page.fill("#ci-name", "CRM reporting replica")
+    page.select_option("#ci-type", "database")
+    page.select_option("#ci-owner", "role:resolver")
+    page.select_option("#ci-services", ["donor-crm"])
+    page.select_option("#ci-depends", ["crm-db"])
+    page.click("#add-ci-form button[type=submit]")
+    page.wait_for_selector("#ci-facts")
+    assert page.url.endswith("/catalogue/cis/crm-reporting-replica")
+    facts = page.inner_text("#ci-facts")
+    assert "donor-crm" in facts and "crm-db" in facts
+    page.fill("#c-description", "Read-only copy for the fundraising reports")
+    page.click("#ci-form button[type=submit]")
+    page.wait_for_selector(".flash >> text=saved")
+    history = page.inner_text("#ci-history")
+    assert "grace added it" in history and "description: — → Read-only copy" in history
+    shot(page, "catalogue-ci")
+    page.goto("/catalogue/services/donor-crm")
+    assert "CRM reporting replica" in page.inner_text("#service-cis")
+
+
+def test_the_change_calendar_marks_clashing_changes(page: Any, live: Live) -> None:
+    first, second = setup(live)
+    sign_in(page, "carol")
+    page.goto("/changes/calendar?view=week&date=2026-12-03")
+    page.wait_for_selector("#change-calendar")
+    saturday = page.locator("td[data-date='2026-12-05']")
+    assert saturday.locator(f".cal-change[data-key='{first}'].has-conflict").count() == 1
+    assert saturday.locator(f".cal-change[data-key='{second}'].has-conflict").count() == 1
+    conflicts = page.inner_text("#calendar-conflicts")
+    assert first in conflicts and second in conflicts and "CI crm-db" in conflicts
+    shot(page, "change-calendar-week")
+    page.select_option("#cal-view", "month")
+    page.select_option("#cal-ci", "vm-host-01")
+    page.click("#calendar-filters button[type=submit]")
+    page.wait_for_selector(".calendar-month")
+    assert page.locator(".cal-change").count() == 2  # the second change spans two days
+    assert {page.locator(".cal-change").nth(i).get_attribute("data-key") for i in range(2)} == {second}
+    page.click("a[rel=next]")
+    page.wait_for_selector(".calendar-month")
+    assert page.locator(".cal-change").count() == 0 and "2027" in page.inner_text(".page-head")
+
+
+def test_the_cab_sees_the_impact_and_the_clash_on_its_approval_task(page: Any, live: Live) -> None:
+    first, second = setup(live)
+    with unit_of_work(live.db, readonly=True) as uow:
+        task_id = uow.session.execute(select(HumanTask.id).where(
+            HumanTask.business_key == first, HumanTask.element_id == "approve_cab")).scalar_one()
+    sign_in(page, "dave")
+    page.goto("/inbox")
+    page.wait_for_selector(f"a[href='/tasks/{task_id}']")
+    page.goto(f"/tasks/{task_id}")
+    page.wait_for_selector("#impact")
+    clash = page.inner_text("#impact-conflicts")
+    # Saturday night is outside the file shares' weeknight maintenance window, and it overlaps the other change.
+    assert "2 conflicts" in clash and f"overlaps {second}" in clash and "maintenance window (weeknights)" in clash
+    services = page.inner_text("#impact-services")
+    assert "File shares" in services and "Donor CRM" in services and "donor-facing" in services
+    cis = page.inner_text("#impact-cis")
+    assert "CRM database" in cis and "CRM application" in cis  # it depends on the database
+    shot(page, "change-impact")
