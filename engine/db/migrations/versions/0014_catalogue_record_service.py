@@ -1,14 +1,14 @@
 """record_service: the service each record names, for the impact view's open records
 
-Revision ID: catalogue_13
-Revises: catalogue_12
+Revision ID: catalogue_14
+Revises: perf_01
 Create Date: 2026-12-01 19:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "catalogue_13"
-down_revision = "catalogue_12"
+revision = "catalogue_14"
+down_revision = "perf_01"
 branch_labels = None
 depends_on = None
 
