@@ -4,7 +4,8 @@ task shows, and the record of one being used on a record.
 A task shows suggestions when its diagram element declares them (docs/modelling.md):
   knowledge.suggest = known_errors, articles      which kinds it offers
   knowledge.text    = summary, description, service   the record fields whose words are the search
-Using one is a `knowledge.used` event in the record's trail and counts on the item (used, helped)."""
+Using one is a `knowledge.used` event in the record's trail and counts on the item (used, helped); a known
+error that helped links the record to its problem (while the problem is open): the problem explains it too."""
 
 from __future__ import annotations
 
@@ -118,9 +119,12 @@ def use(db: Database, actor: Actor, task_id: str, data: Any) -> dict[str, Any]:
                     or uow.session.execute(select(Article).where(Article.key == item["key"])).scalar_one())
         row.used_count += 1
         row.helped_count += int(helped)
-        audit.append(uow, [NewEvent("knowledge.used", actor.username, task.instance_id, task.element_id, task.name,
-                                    {"item": item["key"], "kind": item["kind"], "title": item["title"],
-                                     "helped": helped, "task_id": task_id})])
+        events = [NewEvent("knowledge.used", actor.username, task.instance_id, task.element_id, task.name,
+                           {"item": item["key"], "kind": item["kind"], "title": item["title"],
+                            "helped": helped, "task_id": task_id})]
+        if isinstance(row, KnownError) and helped:
+            events += problems.explains(uow, actor, row.problem_id, task.instance_id, task.business_key)
+        audit.append(uow, events)
         uow.commit()
         return {"item": item["key"], "record": task.business_key, "helped": helped,
                 "used_count": row.used_count, "helped_count": row.helped_count}

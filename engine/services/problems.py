@@ -149,6 +149,22 @@ def _link(uow: UnitOfWork, actor: Actor, p: Problem, incidents: list[str]) -> li
     return events
 
 
+def explains(uow: UnitOfWork, actor: Actor, problem_id: int, instance_id: int, business_key: str) -> list[NewEvent]:
+    """Links a record to an open problem whose known error helped on it (no-op when linked or closed)."""
+    p = uow.session.get(Problem, problem_id)
+    if p is None or p.status == "closed":
+        return []
+    linked = uow.session.execute(select(ProblemIncident.id).where(ProblemIncident.problem_id == p.id,
+                                                                  ProblemIncident.business_key == business_key)).first()
+    if linked is not None:
+        return []
+    uow.session.add(ProblemIncident(problem_id=p.id, business_key=business_key, linked_by=actor.username,
+                                    linked_at=clock.now()))
+    p.updated_at = clock.now()
+    return [NewEvent("problem.linked", actor.username, instance_id,
+                     data={"problem": p.key, "title": p.title, "record": business_key, "through": "known error"})]
+
+
 def record_known_error(db: Database, actor: Actor, key: str, data: Any) -> dict[str, Any]:
     """Creates the problem's known error, or updates it; the index follows in the same transaction."""
     policy.require(actor, "problems")

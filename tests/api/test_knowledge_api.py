@@ -100,7 +100,9 @@ def test_first_line_proposes_the_known_error_of_a_repeated_incident(api: Api) ->
     assert len(use) == 1 and use[0]["element_id"] == "restore_first_line" and use[0]["data"]["item"] == ke["key"]
     _ok(api.post(f"/tasks/{task}/complete", "alice", json={"data": {"resolution": "Relay restarted (KE)",
                                                                    "resolved_first_line": True}}))
-    assert _ok(api.get(f"/problems/{problem['key']}", "pat"))["known_error"]["helped_count"] == 1
+    again = _ok(api.get(f"/problems/{problem['key']}", "pat"))
+    assert again["known_error"]["helped_count"] == 1
+    assert again["incidents"] == [first, second]  # the known error helped: the problem explains this one too
     assert _ok(api.get("/audit/verify", "heidi"))["ok"] is True
 
 

@@ -72,6 +72,7 @@ def test_search_and_first_line_suggestions(page: Any, live: Live) -> None:
     shot(page, "knowledge-task-suggestions", full_page=True)
     page.goto(f"/records/{second}")
     assert ke in page.content()  # the trail shows what was used
+    assert "Lagos relay queue fills" in page.inner_text("#record-problems")  # it helped: the problem explains it
     sign_out(page)
 
     # Requesters find published articles, not known errors.

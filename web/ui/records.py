@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import instances, reports, sla
+from engine.services import instances, policy, problems, reports, sla
 from web.auth import db
 from web.ui import desk
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
@@ -42,6 +42,8 @@ def record(ref: str):  # type: ignore[no-untyped-def]
         ctx = reports.record_page(uow, actor, ref)
         ctx.update(desk.record_extras(uow, actor, instances.find(uow, actor, ref), ctx["events"]))
         ctx["clocks"] = _clocks(sla.clocks_of(uow, actor, ref)["clocks"])
+        staff_problems = policy.may(actor, "problems")
+        ctx["problems"] = problems.problems_of(uow, ctx["record"]["business_key"]) if staff_problems else []
     return render_template("record.html", **ctx)
 
 
