@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine.db.database import unit_of_work
-from engine.services import admin, instances
+from engine.services import admin, record_views
 from web.api import api
 from web.api.helpers import act_required, json_body
 from web.api.openapi import PATHS, _json, _op
-from web.auth import current_actor, db
+from web.api.owner_helpers import actor
+from web.auth import db
 
 PATHS.update({
     "/instances/{id}/data": {"post": _op(
@@ -26,14 +26,11 @@ PATHS.update({
 @act_required("administer")
 def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    inst = admin.edit_data(db(), current_actor(), ref, body.get("data"), body.get("reason"))  # type: ignore[arg-type]
-    with unit_of_work(db()) as uow:
-        return jsonify(instances.view(uow, uow.session.merge(inst)))
+    return jsonify(record_views.data_edited(db(), actor(), ref, body.get("data"), body.get("reason")))
 
 
 @api.post("/tasks/<task_id>/reassign")
 @act_required("administer")
 def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    return jsonify(admin.reassign_task(db(), current_actor(), task_id, body.get("username"),  # type: ignore[arg-type]
-                                       body.get("reason")))
+    return jsonify(admin.reassign_task(db(), actor(), task_id, body.get("username"), body.get("reason")))

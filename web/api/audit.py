@@ -6,9 +6,8 @@ from datetime import datetime
 
 from flask import Response, jsonify, request, stream_with_context
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import audit, audit_bundle, conformance
+from engine.services import audit_bundle, audit_views
 from web.api import api
 from web.api.helpers import act_required
 from web.api.openapi import PATHS, _op
@@ -26,10 +25,7 @@ PATHS.update({
 @api.get("/audit/verify")
 @act_required("trail")
 def verify():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        # The checkpoint file, when there is one, is shared with test runs and other databases: entries of
-        # other chains are skipped here; `itsmflow audit verify --checkpoints FILE` checks it strictly.
-        return jsonify(audit.verify(uow, audit.checkpoint_file(), strict=False).to_dict())
+    return jsonify(audit_views.verify(db()))
 
 
 def _window() -> tuple[datetime | None, datetime | None]:
@@ -49,16 +45,8 @@ def export():  # type: ignore[no-untyped-def]
         raise BadRequest("format must be csv or jsonl", fields={"format": "must be csv or jsonl"})
     name = f"audit-{start.date() if start else 'start'}-{end.date() if end else 'now'}.{kind}"
 
-    def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(db(), readonly=True) as uow:
-            if kind == "csv":
-                yield from audit_bundle.export_csv(uow, start, end)
-            else:
-                for line in audit_bundle.export_lines(uow, start, end):
-                    yield line + "\n"
-
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
-    return Response(stream_with_context(body()), mimetype=mimetype,
+    return Response(stream_with_context(audit_views.export(db(), kind, start, end)), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -66,7 +54,4 @@ def export():  # type: ignore[no-untyped-def]
 @act_required("trail")
 def conformance_report():  # type: ignore[no-untyped-def]
     start, end = _window()
-    with unit_of_work(db(), readonly=True) as uow:
-        found = conformance.report(uow, request.args.get("process") or None, start, end)
-    return jsonify({"ok": not found, "deviations": [d.to_dict() for d in found],
-                    "summary": conformance.summary(found)})
+    return jsonify(audit_views.conformance_report(db(), request.args.get("process") or None, start, end))

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import decisions, deploy, drafts, lint, policy
+from engine.services import deploy, drafts, lint, policy, version_views
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
@@ -15,23 +14,19 @@ from web.security_headers import raw_document
 @api.get("/processes")
 @login_required
 def list_processes():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(deploy.list_latest(uow))
+    return jsonify(version_views.processes(db()))
 
 
 @api.get("/processes/<key>/versions")
 @login_required
 def process_versions(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(deploy.list_versions(uow, key))
+    return jsonify(version_views.process_versions(db(), key))
 
 
 @api.get("/processes/<key>/versions/<int:version>/bpmn")
 @login_required
 def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        row = deploy.get_version(uow, key, version)
-        return raw_document(row.bpmn_xml, f"{key}-v{version}.bpmn")
+    return raw_document(version_views.process_bpmn(db(), key, version), f"{key}-v{version}.bpmn")
 
 
 def _dmn_files() -> list[DmnFile]:
@@ -95,15 +90,13 @@ def _origin_and_comment() -> tuple[str, str]:
 @api.get("/decisions/<key>/versions")
 @login_required
 def decision_versions(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(decisions.list_versions(uow, key))
+    return jsonify(version_views.decision_versions(db(), key))
 
 
 @api.get("/decisions/<key>/versions/<int:version>/dmn")
 @login_required
 def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return raw_document(decisions.get_version(uow, key, version).dmn_xml, f"{key}-v{version}.dmn")
+    return raw_document(version_views.decision_dmn(db(), key, version), f"{key}-v{version}.dmn")
 
 
 @api.post("/decisions/<key>/versions")

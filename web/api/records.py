@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import audit, instances, sla, starting
+from engine.services import record_views, starting
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.api.openapi import OBJ, PATHS, STR, _json, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 PATHS.update({"/instances/{id}/sla": {"get": _op(
     "The record's service-level clocks recomputed from its trail: state, elapsed business time, target, due, "
@@ -24,70 +24,54 @@ def start_instance():  # type: ignore[no-untyped-def]
     process = body.get("process")
     if not isinstance(process, str):
         raise BadRequest("process is required", fields={"process": "is required"})
-    inst = instances.start(db(), current_actor(), process, body.get("data") or {})  # type: ignore[arg-type]
-    with unit_of_work(db()) as uow:
-        return jsonify(instances.view(uow, uow.session.merge(inst))), 201
+    return jsonify(record_views.started(db(), actor(), process, body.get("data") or {})), 201
 
 
 @api.get("/instances")
 @login_required
 def list_instances():  # type: ignore[no-untyped-def]
     cursor = request.args.get("cursor")
-    with unit_of_work(db(), readonly=True) as uow:
-        rows, next_cursor = instances.list_instances(
-            uow, current_actor(), request.args.get("process"), request.args.get("status"),  # type: ignore[arg-type]
-            request.args.get("q"), int_arg("limit", 50), int(cursor) if cursor and cursor.isdigit() else None)
-        return jsonify({"instances": [instances.view(uow, r, with_tasks=False) for r in rows],
-                        "next_cursor": next_cursor})
+    return jsonify(record_views.page(
+        db(), actor(), request.args.get("process"), request.args.get("status"), request.args.get("q"),
+        int_arg("limit", 50), int(cursor) if cursor and cursor.isdigit() else None))
 
 
 @api.get("/instances/<ref>")
 @login_required
 def get_instance(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
-        return jsonify({**instances.view(uow, inst), "related": instances.related(uow, inst)})
+    return jsonify(record_views.detail(db(), actor(), ref))
 
 
 @api.get("/instances/<ref>/path")
 @login_required
 def instance_path(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
-        return jsonify(instances.path(uow, inst))
+    return jsonify(record_views.path(db(), actor(), ref))
 
 
 @api.get("/instances/<ref>/audit")
 @login_required
 def instance_audit(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        inst = instances.find(uow, current_actor(), ref)  # type: ignore[arg-type]
-        return jsonify({"events": [audit.event_view(e) for e in audit.instance_events(uow, inst.id)]})
+    return jsonify({"events": record_views.trail(db(), actor(), ref)})
 
 
 @api.get("/instances/<ref>/sla")
 @login_required
 def instance_sla(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(sla.clocks_of(uow, current_actor(), ref))  # type: ignore[arg-type]
+    return jsonify(record_views.clocks(db(), actor(), ref))
 
 
 @api.post("/instances/<ref>/cancel")
 @login_required
 def cancel_instance(ref: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    inst = instances.cancel(db(), current_actor(), ref, str(body.get("reason") or ""))  # type: ignore[arg-type]
-    with unit_of_work(db()) as uow:
-        return jsonify(instances.view(uow, uow.session.merge(inst)))
+    return jsonify(record_views.cancelled(db(), actor(), ref, str(body.get("reason") or "")))
 
 
 @api.post("/instances/<ref>/retry")
 @login_required
 def retry_instance(ref: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    inst = instances.retry(db(), current_actor(), ref, str(body.get("reason") or ""))  # type: ignore[arg-type]
-    with unit_of_work(db()) as uow:
-        return jsonify(instances.view(uow, uow.session.merge(inst)))
+    return jsonify(record_views.retried(db(), actor(), ref, str(body.get("reason") or "")))
 
 
 PATHS.update({
@@ -103,8 +87,7 @@ PATHS.update({
 @api.get("/start-options")
 @login_required
 def list_start_options():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"options": [o.to_dict() for o in starting.options(uow, current_actor())]})
+    return jsonify({"options": record_views.start_options(db(), actor())})
 
 
 @api.post("/records")
@@ -116,6 +99,6 @@ def raise_record():  # type: ignore[no-untyped-def]
         raise BadRequest("option is required", fields={"option": "is required"})
     if not isinstance(data, dict):
         raise BadRequest("data must be an object", fields={"data": "must be an object"})
-    started = starting.start(db(), current_actor(), ref, data)  # type: ignore[arg-type]
+    started = starting.start(db(), actor(), ref, data)
     return jsonify({"business_key": started.business_key, "process": started.process, "version": started.version,
                     "next_task": started.next_task}), 201

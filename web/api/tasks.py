@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from engine.db.database import unit_of_work
-from engine.services import assign, inbox, tasks
+from engine.services import assign, task_views, tasks
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.api.inbox_args import filters_from
+from web.api.owner_helpers import actor
 from web.auth import current_actor, db, login_required
 
 
@@ -14,19 +14,15 @@ from web.auth import current_actor, db, login_required
 @login_required
 def list_tasks():  # type: ignore[no-untyped-def]
     """A page of the inbox: scope, filters, sort, limit, cursor; `total` counts every match exactly."""
-    with unit_of_work(db(), readonly=True) as uow:
-        got = inbox.page(uow, current_actor(), request.args.get("scope", "available"),  # type: ignore[arg-type]
-                         filters_from(request.args), request.args.get("sort"), int_arg("limit", 50, high=200),
-                         request.args.get("cursor") or None)
-        return jsonify({"tasks": [tasks.task_summary(t) for t in got.rows], "total": got.total,
-                        "next_cursor": got.next_cursor, "sort": got.sort})
+    return jsonify(task_views.inbox_page(db(), actor(), request.args.get("scope", "available"),
+                                         filters_from(request.args), request.args.get("sort"),
+                                         int_arg("limit", 50, high=200), request.args.get("cursor") or None))
 
 
 @api.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(tasks.get(uow, current_actor(), task_id))  # type: ignore[arg-type]
+    return jsonify(task_views.detail(db(), actor(), task_id))
 
 
 @api.post("/tasks/<task_id>/claim")

@@ -7,10 +7,9 @@ from datetime import timedelta
 from flask import render_template, request, url_for
 
 from engine import clock
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import dashboard as measures
-from engine.services import dashboard_drill as drill_down
+from engine.services import page_views
 from web.auth import db
 from web.ui import charts
 from web.ui.common import arg_date, page, signed_in, ui
@@ -35,8 +34,7 @@ def _period() -> tuple[measures.Period, str | None]:
 @page("dashboard")
 def dashboard():  # type: ignore[no-untyped-def]
     period, problem = _period()
-    with unit_of_work(db(), readonly=True) as uow:
-        board = measures.dashboard(uow, signed_in(), period)
+    board = page_views.measures(db(), signed_in(), period)
     first, last_day = period.start.date(), (period.end - timedelta(days=1)).date()
 
     def drill(figure: str) -> str:
@@ -67,7 +65,6 @@ def dashboard_records():  # type: ignore[no-untyped-def]
     if problem:
         raise BadRequest(problem)
     figure = request.args.get("figure", "")
-    with unit_of_work(db(), readonly=True) as uow:
-        rows = drill_down.records_behind(uow, signed_in(), period, figure)
+    rows = page_views.records_behind(db(), signed_in(), period, figure)
     return render_template("dashboard_records.html", rows=rows, figure=figure, start=period.start.date(),
                            end=(period.end - timedelta(days=1)).date())

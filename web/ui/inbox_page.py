@@ -7,9 +7,8 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest, DomainError
-from engine.services import assign, inbox_view, policy, starting
+from engine.services import assign, inbox_view, page_views, policy
 from web.api.inbox_args import filters_from
 from web.auth import db
 from web.ui.common import page, safe_next, signed_in, ui
@@ -21,16 +20,14 @@ def inbox():  # type: ignore[no-untyped-def]
     actor = signed_in()
     tab = request.args.get("tab", policy.DEFAULT_TAB)
     page_no = request.args.get("page", "1")
-    problem = None
-    with unit_of_work(db(), readonly=True) as uow:
-        try:
-            box = inbox_view.view(uow, actor, tab, filters_from(request.args), request.args.get("sort"),
-                                  request.args.get("cursor") or None)
-        except BadRequest as exc:
-            # Bad filters are said beside the filters; the tab is still shown, unfiltered.
-            problem = exc.message
-            box = inbox_view.view(uow, actor, tab, inbox_view.inbox.Filters(), None, None)
-        options = starting.options(uow, actor)
+    # Bad filters are said beside the filters; the tab is still shown, unfiltered.
+    try:
+        filters, problem = filters_from(request.args), None
+    except BadRequest as exc:
+        filters, problem = None, exc.message
+    box, options, refused = page_views.inbox_page(db(), actor, tab, filters, request.args.get("sort"),
+                                                  request.args.get("cursor") or None)
+    problem = problem or refused
     args = box.filters.as_args()
     return render_template("inbox.html", box=box, options=options, args=args, problem=problem,
                            page_no=int(page_no) if page_no.isdigit() and not problem else 1,

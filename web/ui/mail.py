@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest, NotFound
-from engine.services import desk_config, mail_in
+from engine.services import desk_config, mail_in, page_views
 from web.auth import db
 from web.ui.common import page, signed_in, ui
 
@@ -14,8 +13,7 @@ from web.ui.common import page, signed_in, ui
 @ui.get("/mail-in")
 @page("mail_in")
 def held_mail():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        rows = mail_in.held(uow, signed_in())
+    rows = page_views.held_mail(db(), signed_in())
     return render_template("mail_in.html", rows=rows, desk=desk_config.service_desk_address(),
                            process=desk_config.mail_in_process())
 

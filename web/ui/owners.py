@@ -7,10 +7,9 @@ import json
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 
-from engine.db.database import unit_of_work
 from engine.diagram.metadata import ROLES
 from engine.errors import BadRequest, DeploymentRefused
-from engine.services import decisions, deploy, diffs, drafts, modeller_settings, policy, proposals, reports
+from engine.services import deploy, drafts, modeller_settings, policy, proposals, table_examples, version_views
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.auth import db
@@ -20,8 +19,7 @@ from web.ui.common import arg_int, page, signed_in, ui
 @ui.get("/processes")
 @page("catalogue")
 def processes():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        cat = reports.catalogue(uow, signed_in())
+    cat = version_views.catalogue(db(), signed_in())
     pending = proposals.list_proposals(db(), signed_in(), "pending")
     saved: dict[str, list[dict[str, object]]] = {}
     if policy.may(signed_in(), "deploy"):
@@ -33,22 +31,15 @@ def processes():  # type: ignore[no-untyped-def]
 @ui.get("/processes/<key>/diff")
 @page("compare_versions")
 def process_diff(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        versions = deploy.list_versions(uow, key)
-        latest = versions[-1]["version"]
-        target = arg_int("target") or latest
-        base = arg_int("base")
-        base = target - 1 if base is None else base
-        diff = diffs.versions(uow, signed_in(), key, base, target)
+    versions, base, target, diff = version_views.process_diff(db(), signed_in(), key, arg_int("base"),
+                                                              arg_int("target"))
     return render_template("diff.html", diff=diff, key=key, versions=versions, base=base, target=target)
 
 
 @ui.get("/processes/<key>/modeller")
 @page("deploy")
 def modeller(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        versions = deploy.list_versions(uow, key)
-        lanes = diffs.lane_mapping(uow, key)
+    versions, lanes = version_views.modeller_context(db(), key)
     latest = versions[-1]["version"]
     version = arg_int("version") or latest
     if version not in {v["version"] for v in versions}:
@@ -71,8 +62,7 @@ def preview_diff(key: str):  # type: ignore[no-untyped-def]
     upload = request.files.get("bpmn")
     if upload is None:
         raise BadRequest("send the edited diagram as the multipart field 'bpmn'")
-    with unit_of_work(db(), readonly=True) as uow:
-        diff = diffs.draft(uow, signed_in(), key, upload.read())
+    diff = version_views.draft_diff(db(), signed_in(), key, upload.read())
     return jsonify({**diff.to_dict(), "html": render_template("_diff_lists.html", diff=diff)})
 
 
@@ -130,8 +120,7 @@ def upload():  # type: ignore[no-untyped-def]
 @ui.get("/decisions/<key>/editor")
 @page("deploy")
 def dmn_editor(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        versions = decisions.list_versions(uow, key)
+    versions = version_views.decision_versions(db(), key)
     latest = versions[-1]["version"]
     version = arg_int("version") or latest
     if version not in {v["version"] for v in versions}:
@@ -142,6 +131,4 @@ def dmn_editor(key: str):  # type: ignore[no-untyped-def]
 @ui.get("/decisions/<key>/versions/<int:version>/tests.json")
 @page("catalogue")
 def decision_tests(key: str, version: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        text = reports.decision_tests(uow, signed_in(), key, version)
-    return Response(text, mimetype="application/json")
+    return Response(table_examples.stored(db(), signed_in(), key, version), mimetype="application/json")

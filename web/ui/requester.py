@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import conversation, self_service
+from engine.services import conversation, page_views, self_service
 from engine.services.desk_config import attachment_limits
 from web.auth import db
 from web.ui.common import page, signed_in, ui
@@ -16,8 +15,7 @@ from web.ui.common import page, signed_in, ui
 @ui.get("/my")
 @page()
 def my_records():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        rows = self_service.overview(uow, signed_in())
+    rows = page_views.my_records(db(), signed_in())
     waiting = [r for r in rows if r["next"]["yours"]]
     return render_template("my_records.html", rows=rows, waiting=waiting)
 
@@ -26,8 +24,7 @@ def my_records():  # type: ignore[no-untyped-def]
 @page()
 def my_record(ref: str):  # type: ignore[no-untyped-def]
     actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        rec = self_service.record(uow, actor, ref)
+    rec = page_views.my_record(db(), actor, ref)
     limits = attachment_limits()
     return render_template("my_record.html", rec=rec, record={"business_key": rec["business_key"]},
                            conversation=rec["conversation"], may_internal=conversation.may_use_internal(actor),

@@ -1,0 +1,34 @@
+"""What the audit API reads, as plain data or text lines: one unit of work each, so no session reaches web/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from engine.db.database import Database, unit_of_work
+from engine.services import audit, audit_bundle, conformance
+
+
+def verify(db: Database) -> dict[str, Any]:
+    with unit_of_work(db, readonly=True) as uow:
+        # The checkpoint file, when there is one, is shared with test runs and other databases: entries of
+        # other chains are skipped here; `itsmflow audit verify --checkpoints FILE` checks it strictly.
+        return audit.verify(uow, audit.checkpoint_file(), strict=False).to_dict()
+
+
+def export(db: Database, kind: str, start: datetime | None, end: datetime | None) -> Iterator[str]:
+    """The trail in the window as CSV or JSON lines, streamed from one read-only transaction."""
+    with unit_of_work(db, readonly=True) as uow:
+        if kind == "csv":
+            yield from audit_bundle.export_csv(uow, start, end)
+        else:
+            for line in audit_bundle.export_lines(uow, start, end):
+                yield line + "\n"
+
+
+def conformance_report(db: Database, process: str | None, start: datetime | None,
+                       end: datetime | None) -> dict[str, Any]:
+    with unit_of_work(db, readonly=True) as uow:
+        found = conformance.report(uow, process, start, end)
+    return {"ok": not found, "deviations": [d.to_dict() for d in found], "summary": conformance.summary(found)}
