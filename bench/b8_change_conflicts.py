@@ -15,6 +15,7 @@ Target: service p95 <= 20 ms.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -116,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
         s = timed(svc, args.queries, args.warmup)
         w = timed(web, args.queries, args.warmup)
-        print(f"\nmethod: {args.warmup} warm-up then {args.queries} timed runs, one at a time, a random change each")
+        print(f"\nmethod: {args.warmup} warm-up then {args.queries} timed runs, one at a time, a random change each; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"  service p50 {percentile(s, 50):6.2f}  p95 {percentile(s, 95):6.2f} ms | HTTP p95 "
               f"{percentile(w, 95):6.2f} ms | conflicts found per change: median "
               f"{sorted(found)[len(found) // 2]}, max {max(found)}")

@@ -106,6 +106,22 @@ def get(uow: UnitOfWork, calendar_id: str) -> dict[str, Any]:
     return view(uow, _row(uow, calendar_id))
 
 
+_computed: dict[tuple[str, str], worktime.WorkCalendar] = {}
+
+
+def work_calendar_as_of(uow: UnitOfWork, calendar_id: str, updated_at: datetime) -> worktime.WorkCalendar:
+    """The calendar as of its last edit, kept per process: every edit moves updated_at, so a cached copy is
+    never stale, and a conflict check that knows updated_at (one joined query) reads no hours or holidays."""
+    key = (calendar_id, updated_at.isoformat())
+    found = _computed.get(key)
+    if found is None:
+        found = _computed[key] = work_calendar(uow, calendar_id)
+        if len(_computed) > 500:  # old versions of edited calendars: drop them all, the live ones come back
+            _computed.clear()
+            _computed[key] = found
+    return found
+
+
 def work_calendar(uow: UnitOfWork, calendar_id: str) -> worktime.WorkCalendar:
     """The calendar as the pure worktime module computes with it."""
     row = _row(uow, calendar_id)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from engine import worktime
-from engine.db.catalogue import Service
+from engine.db.catalogue import Calendar, Service
 from engine.db.cmdb import Blackout, CiService, RecordCi, RecordWindow
 from engine.db.database import UnitOfWork
 from engine.db.models import ProcessInstance
@@ -68,23 +68,29 @@ def entries(uow: UnitOfWork, start: datetime, end: datetime, service: str | None
 
 
 def window_row(uow: UnitOfWork, business_key: str) -> RecordWindow:
-    inst_id = uow.session.execute(select(ProcessInstance.id).where(
+    found = uow.session.execute(select(RecordWindow).join(
+        ProcessInstance, ProcessInstance.id == RecordWindow.instance_id).where(
         ProcessInstance.business_key == business_key)).scalar_one_or_none()
-    if inst_id is None:
-        raise NotFound(f"no record {business_key}")
-    found = uow.session.get(RecordWindow, inst_id)
     if found is None:
+        known = uow.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.business_key == business_key)).first()
+        if known is None:
+            raise NotFound(f"no record {business_key}")
         raise NotFound(f"{business_key} has no change window yet", fields={"ref": "has no window"})
     return found
 
 
-def touched_services(uow: UnitOfWork, service: str | None, cis: list[str]) -> list[str]:
-    """The change's own service and the services its CIs serve."""
-    found = set(uow.session.execute(select(CiService.service_id).where(CiService.ci_id.in_(cis))).scalars()) \
-        if cis else set()
-    if service:
-        found.add(service)
-    return sorted(found)
+def _touched(uow: UnitOfWork, w: RecordWindow) -> list[tuple[str, str, str | None, datetime | None]]:
+    """(id, name, maintenance calendar, its updated_at) of the change's own service and the services its CIs
+    serve, in one query."""
+    via_cis = select(CiService.service_id).where(CiService.ci_id.in_(
+        select(RecordCi.ci_id).where(RecordCi.instance_id == w.instance_id)))
+    stmt = (select(Service.id, Service.name, Service.maintenance_calendar_id, Calendar.updated_at)
+            .outerjoin(Calendar, Calendar.id == Service.maintenance_calendar_id)
+            .where(or_(Service.id == w.service_id, Service.id.in_(via_cis)) if w.service_id
+                   else Service.id.in_(via_cis))
+            .order_by(Service.id))
+    return [tuple(r) for r in uow.session.execute(stmt)]  # type: ignore[misc]
 
 
 def overlaps(uow: UnitOfWork, w: RecordWindow, cis: list[str]) -> list[dict[str, Any]]:
@@ -112,17 +118,16 @@ def overlaps(uow: UnitOfWork, w: RecordWindow, cis: list[str]) -> list[dict[str,
     return found
 
 
-def outside_maintenance(uow: UnitOfWork, w: RecordWindow, services: list[str]) -> list[dict[str, Any]]:
+def outside_maintenance(uow: UnitOfWork, w: RecordWindow,
+                        touched: list[tuple[str, str, str | None, datetime | None]]) -> list[dict[str, Any]]:
     found = []
-    for svc in uow.session.execute(select(Service).where(Service.id.in_(services)).order_by(Service.id)).scalars():
-        if svc.maintenance_calendar_id is None:
+    for service_id, name, calendar_id, updated_at in touched:
+        if calendar_id is None or updated_at is None:
             continue
-        cal = calendars.work_calendar(uow, svc.maintenance_calendar_id)
+        cal = calendars.work_calendar_as_of(uow, calendar_id, updated_at)
         if not worktime.covers(cal, w.starts_at, w.ends_at):
-            found.append({"kind": "outside_maintenance", "service": svc.id,
-                          "calendar": svc.maintenance_calendar_id,
-                          "message": f"the window is not inside {svc.name}'s maintenance window "
-                                     f"({svc.maintenance_calendar_id})"})
+            found.append({"kind": "outside_maintenance", "service": service_id, "calendar": calendar_id,
+                          "message": f"the window is not inside the maintenance window of {name} ({calendar_id})"})
     return found
 
 
@@ -135,16 +140,17 @@ def in_blackouts(uow: UnitOfWork, w: RecordWindow, services: list[str]) -> list[
             for b in uow.session.execute(stmt.order_by(Blackout.starts_at)).scalars()]
 
 
-def conflicts_of(uow: UnitOfWork, w: RecordWindow) -> list[dict[str, Any]]:
-    cis = _cis_of(uow, [w.instance_id])[w.instance_id]
-    services = touched_services(uow, w.service_id, cis)
-    return overlaps(uow, w, cis) + outside_maintenance(uow, w, services) + in_blackouts(uow, w, services)
+def conflicts_of(uow: UnitOfWork, w: RecordWindow, cis: list[str] | None = None) -> list[dict[str, Any]]:
+    cis = _cis_of(uow, [w.instance_id])[w.instance_id] if cis is None else cis
+    touched = _touched(uow, w)
+    services = [t[0] for t in touched]
+    return overlaps(uow, w, cis) + outside_maintenance(uow, w, touched) + in_blackouts(uow, w, services)
 
 
 def conflicts_for(uow: UnitOfWork, business_key: str) -> dict[str, Any]:
     w = window_row(uow, business_key)
     cis = _cis_of(uow, [w.instance_id])[w.instance_id]
-    return {**entry(w, cis), "conflicts": conflicts_of(uow, w)}
+    return {**entry(w, cis), "conflicts": conflicts_of(uow, w, cis)}
 
 
 def conflicts_in(uow: UnitOfWork, start: datetime, end: datetime, service: str | None = None,
