@@ -1,11 +1,11 @@
 """Runs the benchmarks and prints one summary table (figure, value, target, met?) matching docs/performance.md.
 
 ``make bench`` runs ``.venv/bin/python bench/run_all.py``. B1, B3, B5 and B6 run on SQLite (a few minutes in all);
-B2, B4, B7 and B8 run when PostgreSQL is reachable (ITSMFLOW_BENCH_POSTGRES_URL, default
+B2, B4, B7, B8 and B9 run when PostgreSQL is reachable (ITSMFLOW_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/test) and are reported "not run: PostgreSQL unreachable" otherwise.
 Each benchmark runs in its own process (no shared caches between them); its full output is shown as it runs.
 
-Options: ``--only b1,b3`` runs a subset; ``--no-postgres`` skips B2, B4, B7 and B8; ``--quick`` runs shorter versions
+Options: ``--only b1,b3`` runs a subset; ``--no-postgres`` skips B2, B4, B7, B8 and B9; ``--quick`` runs shorter versions
 (fewer rounds, 10,000 inbox instances, a 15 s HTTP run) to check the scripts, not to quote.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 from common import BENCH, Row, machine, parse_rows, pg_reachable, print_table
 
 SQLITE = ["b1", "b3", "b5", "b6"]
-POSTGRES = ["b2", "b4", "b7", "b8"]
-ORDER = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]  # the order of docs/performance.md
+POSTGRES = ["b2", "b4", "b7", "b8", "b9"]
+ORDER = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"]  # the order of docs/performance.md
 SCRIPTS = {
     "b1": ("b1_throughput.py", ["--breakdown"], ["--rounds", "3", "--instances", "40", "--warmup", "10"]),
     "b2": ("b2_inbox.py", [], ["--instances", "10000", "--queries", "50"]),
@@ -33,6 +33,7 @@ SCRIPTS = {
     "b6": ("b6_rules.py", [], []),
     "b7": ("b7_inbox_pages.py", [], ["--instances", "5000", "--queries", "20"]),
     "b8": ("b8_change_conflicts.py", [], ["--queries", "50"]),
+    "b9": ("b9_timers.py", [], ["--duration", "15", "--warmup", "3"]),
 }
 NOT_RUN = {
     "b2": Row("b2_available_service_desk", "B2 inbox 'available' for service_desk: service p95 (ms)",
@@ -43,6 +44,8 @@ NOT_RUN = {
               "not run: PostgreSQL unreachable", "<= 20", None),
     "b8": Row("b8_conflicts", "B8 conflict check of one change vs 10,000: service p95 (ms)",
               "not run: PostgreSQL unreachable", "<= 20", None),
+    "b9": Row("b9_rate", "B9 mixed: completions/s by people (8 clients, 4 web, 2 timer workers)",
+              "not run: PostgreSQL unreachable", "-", None),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,11 @@ class Database:
             engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         else:
             engine_options.setdefault("pool_pre_ping", True)
+            # Sized to the process: a sync gunicorn worker or the timer worker runs one unit of work at a time
+            # (two at most, nested), so 8 web + 8 workers hold at most 16 x 5 = 80 connections, within
+            # PostgreSQL's default max_connections of 100. Threaded callers (tests, tools) queue for a connection.
+            engine_options.setdefault("pool_size", int(os.environ.get("ITSMFLOW_DB_POOL_SIZE", "2")))
+            engine_options.setdefault("max_overflow", int(os.environ.get("ITSMFLOW_DB_MAX_OVERFLOW", "3")))
         self.engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
