@@ -5,8 +5,8 @@ B2, B4, B7, B8 and B9 run when PostgreSQL is reachable (ITSMFLOW_BENCH_POSTGRES_
 postgresql://postgres@127.0.0.1:5432/test) and are reported "not run: PostgreSQL unreachable" otherwise.
 Each benchmark runs in its own process (no shared caches between them); its full output is shown as it runs.
 
-Options: ``--only b1,b3`` runs a subset; ``--no-postgres`` skips B2, B4, B7, B8 and B9; ``--quick`` runs shorter versions
-(fewer rounds, 10,000 inbox instances, a 15 s HTTP run) to check the scripts, not to quote.
+Options: ``--only b1,b3`` runs a subset; ``--no-postgres`` skips B2, B4, B7, B8 and B9; ``--quick`` runs shorter
+versions (fewer rounds, 10,000 inbox instances, a 15 s HTTP run) to check the scripts, not to quote.
 """
 
 from __future__ import annotations
