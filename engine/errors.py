@@ -46,5 +46,9 @@ class BadRequest(DomainError):
     code = "bad_request"
 
 
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+
 class TooLarge(DomainError):
     code = "too_large"

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request, session
 
 from engine.errors import NotAllowed, NotFound, Unauthenticated
-from engine.services import users
+from engine.services import signin, users
 from engine.services.actors import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +32,9 @@ def current_actor(required: bool = True) -> Actor | None:
         g.via_token = True
     elif session.get("username"):
         try:
+            # A session signed in through the login page has a server-side record that logout ends.
+            if session.get("sid") and not signin.session_is_live(db(), session["sid"], session["username"]):
+                raise NotFound("session ended")
             actor = users.actor_for(db(), session["username"])
         except NotFound:
             session.clear()

@@ -99,7 +99,7 @@ def user() -> None:
 def user_add(name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a user with roles."""
     try:
-        actor = users.add_user(_db(), name, password, list(roles))
+        actor = users.add_user(_db(), name, password, list(roles), enforce_password=True)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"user {name} created with roles {', '.join(sorted(actor.roles))}")
@@ -137,12 +137,25 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--hours", type=float, default=None, help="expire after this many hours (default ITSMFLOW_TOKEN_HOURS, "
+              "720; 0: never)")
+def token_create(name: str, hours: float | None) -> None:
     """Create a bearer token for a user; it is printed once and stored hashed."""
     try:
-        click.echo(users.create_token(_db(), name))
+        click.echo(users.create_token(_db(), name, hours))
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Revoke every token of a user."""
+    try:
+        count = users.revoke_tokens(_db(), "cli", username=name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked {count} token(s) of {name}")
 
 
 @main.command()

@@ -19,6 +19,7 @@ STATUS: dict[type[domain.DomainError], int] = {
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.TooLarge: 413,
+    domain.TooManyAttempts: 429,
     domain.ValidationFailed: 422,
     domain.DeploymentRefused: 422,
 }
@@ -36,11 +37,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(domain.DomainError)
     def _domain(exc: domain.DomainError):  # type: ignore[no-untyped-def]
         status = STATUS.get(type(exc), 400)
+        headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else {}
         if wants_json():
-            return jsonify(error_body(exc.code, exc.message, exc.details)), status
+            return jsonify(error_body(exc.code, exc.message, exc.details)), status, headers
         from web.ui.pages import error_page
 
-        return error_page(status, exc.message), status
+        return error_page(status, exc.message), status, headers
 
     @app.errorhandler(RulesError)
     def _rules(exc: RulesError):  # type: ignore[no-untyped-def]

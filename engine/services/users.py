@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from engine import clock
 from engine.db.database import Database, unit_of_work
@@ -26,21 +29,57 @@ DEMO_USERS = {
 }
 DEMO_PASSWORD = "demo"
 _N, _R, _P = 2**14, 8, 1
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+PASSWORD_MIN_LENGTH = int(os.environ.get("ITSMFLOW_PASSWORD_MIN_LENGTH", "10"))
+TOKEN_HOURS = float(os.environ.get("ITSMFLOW_TOKEN_HOURS", "720"))  # 30 days; 0: tokens never expire
 
 
 def hash_password(password: str) -> str:
+    """scrypt, with every parameter stored beside the salt: `scrypt$n$r$p$salt$digest`."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return f"scrypt${_N}${salt.hex()}${digest.hex()}"
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def _params(stored: str) -> tuple[int, int, int, bytes, str]:
+    parts = stored.split("$")
+    if len(parts) == 4:  # the old form `scrypt$n$salt$digest`, written with r=8, p=1
+        _, n, salt, digest = parts
+        return int(n), 8, 1, bytes.fromhex(salt), digest
+    _, n, r, p, salt, digest = parts
+    return int(n), int(r), int(p), bytes.fromhex(salt), digest
 
 
 def check_password(password: str, stored: str) -> bool:
     try:
-        _, n, salt, digest = stored.split("$")
-        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=_R, p=_P)
+        n, r, p, salt, digest = _params(stored)
+        got = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024)
     except ValueError:
         return False
     return hmac.compare_digest(got.hex(), digest)
+
+
+def needs_rehash(stored: str) -> bool:
+    """True for a hash in the old form or with other parameters than today's: rewritten at the next sign-in."""
+    try:
+        n, r, p, _salt, _digest = _params(stored)
+    except ValueError:
+        return True
+    return len(stored.split("$")) != 6 or (n, r, p) != (_N, _R, _P)
+
+
+# Checked when a user does not exist, so that a wrong name costs the same time as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def check_new_account(username: str, password: str | None) -> None:
+    """The rules for a new account's name (and password, when one is being set by a person)."""
+    if not isinstance(username, str) or not USERNAME.match(username):
+        raise ValidationFailed("a user name is 1 to 80 lower-case letters, digits, '.', '_' or '-', starting with "
+                               "a letter or digit", fields={"username": "is not a valid user name"})
+    if password is not None and len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed(f"a password needs at least {PASSWORD_MIN_LENGTH} characters",
+                               fields={"password": f"is shorter than {PASSWORD_MIN_LENGTH} characters"})
 
 
 def _roles_of(session, user_id: int) -> frozenset[str]:  # type: ignore[no-untyped-def]
@@ -49,7 +88,9 @@ def _roles_of(session, user_id: int) -> frozenset[str]:  # type: ignore[no-untyp
 
 
 def add_user(db: Database, username: str, password: str, roles: list[str], display_name: str = "",
-             created_by: str = "cli") -> Actor:
+             created_by: str = "cli", enforce_password: bool = False) -> Actor:
+    """enforce_password: apply the minimum length (the CLI does; demo and test accounts use `demo`)."""
+    check_new_account(username, password if enforce_password else None)
     with unit_of_work(db) as uow:
         session = uow.session
         known = set(session.execute(select(Role.name)).scalars())
@@ -82,11 +123,21 @@ def seed_demo_users(db: Database) -> list[str]:
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:
+    """Password check only; sign-in throttling is signin.authenticate's."""
     with unit_of_work(db, readonly=True) as uow:
         user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.active or not check_password(password, user.password_hash):
+        # The same scrypt work whether or not the user exists: response time tells no names apart.
+        ok = check_password(password, user.password_hash if user is not None else _DUMMY_HASH)
+        if user is None or not user.active or not ok:
             raise Unauthenticated("unknown user or wrong password")
-        return Actor(user.username, _roles_of(uow.session, user.id))
+        actor = Actor(user.username, _roles_of(uow.session, user.id))
+        rehash = needs_rehash(user.password_hash)
+    if rehash:
+        with unit_of_work(db) as uow:
+            row = uow.session.execute(select(User).where(User.username == username)).scalar_one()
+            row.password_hash = hash_password(password)
+            uow.commit()
+    return actor
 
 
 def actor_for(db: Database, username: str) -> Actor:
@@ -101,18 +152,54 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(db: Database, username: str) -> str:
-    """Returns the token once; only its hash is kept."""
+def create_token(db: Database, username: str, hours: float | None = None) -> str:
+    """Returns the token once; only its hash is kept. It expires after `hours` (ITSMFLOW_TOKEN_HOURS)."""
+    return issue_token(db, username, hours)["token"]
+
+
+def issue_token(db: Database, username: str, hours: float | None = None) -> dict[str, Any]:
+    hours = TOKEN_HOURS if hours is None else hours
+    if hours < 0:
+        raise ValidationFailed("hours must be 0 (no expiry) or more", fields={"hours": "must not be negative"})
     token = secrets.token_urlsafe(32)
+    now = clock.now()
+    expires = now + timedelta(hours=hours) if hours > 0 else None
     with unit_of_work(db) as uow:
         user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
             raise NotFound(f"no user {username}")
-        uow.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=clock.now()))
+        row = ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now, expires_at=expires)
+        uow.session.add(row)
+        uow.session.flush()
         # The token itself is never recorded; that one was made, for whom, is.
-        audit.append(uow, [NewEvent("token.created", username, data={"username": username})])
+        audit.append(uow, [NewEvent("token.created", username, data={
+            "username": username, "token_id": row.id, "expires_at": expires.isoformat() if expires else None})])
         uow.commit()
-    return token
+        return {"token": token, "id": row.id, "expires_at": expires.isoformat() if expires else None}
+
+
+def revoke_tokens(db: Database, by: str, username: str | None = None, token: str | None = None) -> int:
+    """Revokes one token (by its text) or every live token of a user. Returns how many."""
+    with unit_of_work(db) as uow:
+        stmt = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+        if token is not None:
+            stmt = stmt.where(ApiToken.token_hash == _token_digest(token))
+        elif username is not None:
+            user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                raise NotFound(f"no user {username}")
+            stmt = stmt.where(ApiToken.user_id == user.id)
+        else:
+            raise ValidationFailed("name a token or a user")
+        rows = list(uow.session.execute(stmt).scalars())
+        now = clock.now()
+        for row in rows:
+            row.revoked_at = now
+        audit.append(uow, [NewEvent("token.revoked", by, data={"token_ids": [r.id for r in rows],
+                                                              "username": username})])
+        uow.commit()
+    forget_tokens()
+    return len(rows)
 
 
 # A short in-process cache of token -> actor, so a busy API client costs no query per request. Keyed by the
@@ -146,7 +233,8 @@ def actor_for_token(db: Database, token: str) -> Actor:
         stmt = (select(User.username, UserRole.role)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(UserRole, UserRole.user_id == User.id)
-                .where(ApiToken.token_hash == digest, User.active.is_(True)))
+                .where(ApiToken.token_hash == digest, User.active.is_(True), ApiToken.revoked_at.is_(None),
+                       or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > clock.now())))
         rows = uow.session.execute(stmt).all()
     if not rows:
         _token_cache.pop(key, None)

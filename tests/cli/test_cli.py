@@ -38,10 +38,10 @@ def test_set_up_deploy_users_tokens_and_verify(url: str, tmp_path: Path) -> None
     assert "response: installed — v1: it had no version yet" in deployed.stdout
     assert "response: unchanged — v1 by cli (seed) in force is the bundled file" in \
         run(["deploy", "processes/response"], url).stdout
-    added = run(["user", "add", "nina", "--role", "resolver", "--password", "s3cret"], url)
+    added = run(["user", "add", "nina", "--role", "resolver", "--password", "s3cret-enough"], url)
     assert added.returncode == 0 and "resolver" in added.stdout
     assert run(["user", "add", "nina", "--role", "resolver", "--password", "x"], url).returncode != 0
-    assert "unknown role" in run(["user", "add", "olga", "--role", "wizard", "--password", "x"], url).stderr
+    assert "unknown role" in run(["user", "add", "olga", "--role", "wizard", "--password", "x" * 12], url).stderr
     token = run(["token", "create", "nina"], url)
     assert token.returncode == 0 and len(token.stdout.strip()) > 30
     assert run(["token", "create", "nobody"], url).returncode != 0
@@ -67,3 +67,17 @@ def test_audit_verify_fails_on_tampering(url: str) -> None:
     con.close()
     result = run(["audit", "verify"], url)
     assert result.returncode == 1 and '"first_bad_seq": 1' in result.stdout
+
+
+def test_account_names_and_passwords_are_checked(url: str) -> None:
+    assert run(["db", "upgrade"], url).returncode == 0
+    for name in ("<b>x</b>", "two\nlines", "", "Upper"):
+        refused = run(["user", "add", name, "--password", "long enough pass"], url)
+        assert refused.returncode != 0 and "user name" in refused.stderr, name
+    for password in ("", "short"):
+        refused = run(["user", "add", "olga", "--password", password], url)
+        assert refused.returncode != 0 and "at least 10 characters" in refused.stderr
+    assert run(["user", "add", "olga", "--password", "long enough pass"], url).returncode == 0
+    assert run(["token", "create", "olga"], url).returncode == 0
+    revoked = run(["token", "revoke", "olga"], url)
+    assert revoked.returncode == 0 and "revoked 1 token(s) of olga" in revoked.stdout

@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from engine.db import catalogue, models_desk  # noqa: F401 - every mapped table registers on Base.metadata
+from engine.db import catalogue, models_auth, models_desk  # noqa: F401 - every mapped table registers on Base.metadata
 from engine.db.migrate import alembic_config
 from engine.db.models import Base
 from tests.conftest import PG_OK, PG_URL, _sa_url

@@ -35,8 +35,13 @@ MULTIPART = {"multipart/form-data": {"schema": {"type": "object", "properties": 
 
 PATHS: dict[str, Any] = {
     "/health": {"get": _op("Service and database health, worker liveness", "system", errors=())},
-    "/tokens": {"post": _op("Exchange a password for a bearer token", "auth", 201,
-                            _json({"username": STR, "password": STR}, ["username", "password"]), (400, 401))},
+    "/tokens": {"post": _op("Exchange a password for a bearer token (it expires; 429 when sign-in is locked)",
+                            "auth", 201, _json({"username": STR, "password": STR}, ["username", "password"]),
+                            (400, 401, 429))},
+    "/tokens/current": {"delete": _op("Revoke the bearer token this request carries", "auth", 204,
+                                      errors=(400, 401))},
+    "/tokens/revoke": {"post": _op("Revoke every token of a user (one's own; anyone's for an admin)", "auth",
+                                   200, _json({"username": STR}, []), (400, 401, 403, 404))},
     "/processes": {"get": _op("Latest version of every process", "processes")},
     "/processes/{key}/versions": {
         "get": _op("All versions of a process", "processes"),

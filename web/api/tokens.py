@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from engine.errors import BadRequest
-from engine.services import users
+from engine.services import policy, signin, users
 from web.api import api
 from web.api.helpers import json_body
-from web.auth import db
+from web.auth import current_actor, db, login_required
 
 
 @api.get("/health")
@@ -34,5 +34,33 @@ def create_token():  # type: ignore[no-untyped-def]
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("username and password are required")
-    actor = users.authenticate(db(), username, password)
-    return jsonify({"token": users.create_token(db(), actor.username)}), 201
+    actor = signin.authenticate(db(), username, password, request.remote_addr)
+    issued = users.issue_token(db(), actor.username)
+    return jsonify(issued), 201
+
+
+@api.delete("/tokens/current")
+@login_required
+def revoke_current_token():  # type: ignore[no-untyped-def]
+    """Revokes the bearer token this request carries (sign out of an integration)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise BadRequest("send the token to revoke as the bearer token")
+    actor = current_actor()
+    assert actor is not None
+    users.revoke_tokens(db(), actor.username, token=header.removeprefix("Bearer ").strip())
+    return "", 204
+
+
+@api.post("/tokens/revoke")
+@login_required
+def revoke_user_tokens():  # type: ignore[no-untyped-def]
+    """Revokes every token of a user: one's own, or anyone's for an administrator."""
+    actor = current_actor()
+    assert actor is not None
+    username = json_body().get("username", actor.username)
+    if not isinstance(username, str):
+        raise BadRequest("username must be text", fields={"username": "must be text"})
+    if username != actor.username:
+        policy.require(actor, "administer")
+    return jsonify({"revoked": users.revoke_tokens(db(), actor.username, username=username)})

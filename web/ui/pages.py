@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
 
-from engine.errors import Unauthenticated
-from engine.services import users
+from engine.errors import TooManyAttempts, Unauthenticated
+from engine.services import signin
 from engine.services.actors import Actor
 from web.auth import db
 from web.ui.common import actor_or_none, safe_next, ui
@@ -45,12 +45,14 @@ def login():  # type: ignore[no-untyped-def]
         return redirect(safe_next(next_url, url_for("ui.home")))
     if request.method == "POST":
         try:
-            actor = users.authenticate(db(), request.form.get("username", ""), request.form.get("password", ""))
-        except Unauthenticated as exc:
+            actor = signin.authenticate(db(), request.form.get("username", ""), request.form.get("password", ""),
+                                        request.remote_addr)
+        except (Unauthenticated, TooManyAttempts) as exc:
             error = exc.message
         else:
             session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
             session["username"] = actor.username
+            session["sid"] = signin.open_session(db(), actor.username)  # logout ends it on the server
             session.permanent = True
             return redirect(safe_next(next_url, landing(actor)))
     return render_template("login.html", error=error, username=request.form.get("username", ""),
@@ -59,5 +61,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @ui.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if session.get("sid"):
+        signin.end_session(db(), session["sid"])  # the cookie, if replayed, no longer signs anyone in
     session.clear()
     return redirect(url_for("ui.login", signed_out=1))
