@@ -1,15 +1,15 @@
 """sessions and tokens that end: api_token.expires_at / revoked_at, login_session (server-side sign-ins that
 logout ends), login_throttle (failed sign-ins per account and per address)
 
-Revision ID: harden_14
-Revises: perf_01
+Revision ID: harden_15
+Revises: catalogue_14
 Create Date: 2026-12-01 19:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "harden_14"
-down_revision = "perf_01"
+revision = "harden_15"
+down_revision = "catalogue_14"
 branch_labels = None
 depends_on = None
 
