@@ -8,14 +8,16 @@ line (`crossed_at`, business time), which may be earlier than the event itself w
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
 from engine import clock, slaclock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance
+from engine.db.models_desk import NoticeMark
 from engine.diagram.sla_declarations import SlaDeclarations
 from engine.services import audit, notify, sla
 from engine.services.audit import NewEvent
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 LIVE = ("running", "waiting")
 ACTOR = "system"
 BATCH = 500
+RECHECK = timedelta(minutes=15)
+# Per database: instance id -> (revision seen, when to look again). In memory: a restarted worker looks at all.
+_next_check: WeakKeyDictionary[Database, dict[int, tuple[int, datetime]]] = WeakKeyDictionary()
 
 
 def levels(uow: UnitOfWork, decl: SlaDeclarations, c: slaclock.Clock, data: dict[str, Any]
@@ -60,16 +65,22 @@ def _tell(uow: UnitOfWork, inst: ProcessInstance, level: dict[str, Any], c: slac
                        once=f"sla:{inst.id}:{c.name}:{level['level']}")
 
 
-def one(uow: UnitOfWork, inst: ProcessInstance, now: datetime) -> list[NewEvent]:
-    """The events one record's clocks have earned by `now` and not yet recorded (notifications sent)."""
+def one(uow: UnitOfWork, inst: ProcessInstance, now: datetime) -> tuple[list[NewEvent], datetime]:
+    """The events one record's clocks have earned by `now` and not yet recorded (notifications sent), and when
+    the next one can be earned if nothing happens to the record before (a step changes its revision)."""
     decl, clocks, ctx = sla.compute(uow, inst, now)
+    upcoming: list[datetime] = [now + RECHECK]
     if decl is None:
-        return []
+        return [], upcoming[0]
     seen, data = _recorded(ctx["trail"]), ctx["data"]
     summary = next((str(data[k]) for k in ("summary", "title") if isinstance(data.get(k), str) and data[k]), "")
     events: list[NewEvent] = []
 
     def record(type_: str, c: slaclock.Clock, crossed: datetime, **extra: Any) -> None:
+        # The mark makes the event unique in the database: a second worker sweeping at the same moment fails
+        # its commit instead of recording it twice, and finds it in the trail on its next round.
+        uow.session.add(NoticeMark(key=f"sla-event:{inst.id}:{type_}:{c.name}:{extra.get('level', '')}"[:160],
+                                   at=now))
         events.append(NewEvent(type_, ACTOR, inst.id, data={
             "clock": c.name, "crossed_at": crossed.isoformat(), "target": c.target, "due_at": _iso(c.due_at),
             "elapsed_seconds": round(c.elapsed_seconds, 3), "state": c.state, **extra}))
@@ -77,6 +88,8 @@ def one(uow: UnitOfWork, inst: ProcessInstance, now: datetime) -> list[NewEvent]
     for c in clocks:
         if c.target_seconds is None or c.state == "not_started":
             continue
+        if c.state == "running":
+            upcoming.extend(at for at in (c.near_breach_at, c.due_at) if at is not None and at > now)
         if c.near_breach_at is not None and c.near_breach_at <= now and ("sla.near_breach", c.name, None) not in seen:
             record("sla.near_breach", c, c.near_breach_at, percent=decl.near_breach_percent)
         if c.breached and c.due_at is not None and ("sla.breached", c.name, None) not in seen:
@@ -86,36 +99,48 @@ def one(uow: UnitOfWork, inst: ProcessInstance, now: datetime) -> list[NewEvent]
         found, version = levels(uow, decl, c, data)
         for level in found:
             crossed = slaclock.crossing(ctx["cal"], c, level["at_percent"])
+            if crossed is not None and crossed > now and c.state == "running":
+                upcoming.append(crossed)
             if crossed is None or crossed > now or ("sla.escalated", c.name, level["level"]) in seen:
                 continue
             told = _tell(uow, inst, level, c, summary)
             record("sla.escalated", c, crossed, level=level["level"], at_percent=level["at_percent"],
                    role=level["role"], notification=level["notification"], told=told,
                    table=decl.escalation_table, table_version=version)
-    return events
+    return events, min(upcoming)
 
 
 def sweep(db: Database, now: datetime | None = None) -> int:
-    """One round over the open records whose process declares clocks; returns the events recorded."""
+    """One round over the open records whose process declares clocks; returns the events recorded.
+
+    A record is looked at again when a step changed it (its revision) or when its next line can be crossed,
+    and at least every RECHECK (a calendar or table edited meanwhile); at most BATCH records a round."""
     recorded = 0
+    seen = _next_check.setdefault(db, {})
     with unit_of_work(db) as uow:
         versions = sla.versions_with_clocks(uow)
         if not versions:
             return 0
         when = now or clock.now()
-        stmt = (select(ProcessInstance).where(ProcessInstance.process_version_id.in_(versions),
-                                              ProcessInstance.status.in_(LIVE))
-                .order_by(ProcessInstance.id).limit(BATCH))
+        live = uow.session.execute(select(ProcessInstance.id, ProcessInstance.revision).where(
+            ProcessInstance.process_version_id.in_(versions), ProcessInstance.status.in_(LIVE))
+            .order_by(ProcessInstance.id)).all()
+        due = [i for i, rev in live if i not in seen or seen[i][0] != rev or seen[i][1] <= when][:BATCH]
         events: list[NewEvent] = []
-        for inst in uow.session.execute(stmt).scalars():
+        for inst in uow.session.execute(select(ProcessInstance).where(ProcessInstance.id.in_(due))).scalars():
             try:
                 with uow.session.begin_nested():
-                    events.extend(one(uow, inst, when))
+                    earned, check_at = one(uow, inst, when)
+                    events.extend(earned)
+                    seen[inst.id] = (inst.revision, check_at)
             except Exception:  # noqa: BLE001 - one broken record must not stop the others' escalations
                 log.exception("SLA sweep of %s failed", inst.business_key)
         if events:
             audit.append(uow, events)
             recorded = len(events)
         uow.commit()
+    if len(seen) > 4 * max(len(live), BATCH):
+        live_ids = {i for i, _ in live}
+        for gone in [i for i in seen if i not in live_ids]:
+            del seen[gone]
     return recorded
-
