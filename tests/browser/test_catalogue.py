@@ -12,7 +12,7 @@ from engine.db.database import Database, unit_of_work
 from engine.db.models import HumanTask
 from engine.services import demo_catalogue, instances
 from tests.browser.conftest import Live, shot, sign_in
-from tests.conftest import ERIN, IVAN
+from tests.conftest import ADMIN, ERIN, IVAN
 from tests.support import deploy_process, do
 
 
@@ -103,3 +103,50 @@ def test_the_cab_sees_the_impact_and_the_clash_on_its_approval_task(page: Any, l
     cis = page.inner_text("#impact-cis")
     assert "CRM database" in cis and "CRM application" in cis  # it depends on the database
     shot(page, "change-impact")
+
+
+def test_a_task_form_offers_the_cis_as_a_picker_of_several(page: Any, live: Live) -> None:
+    for name in ("change", "response"):
+        deploy_process(live.db, name)
+    demo_catalogue.seed(live.db)
+    key = instances.start(live.db, IVAN, "change", {"title": "Archive old gifts", "description": "yearly",
+                                                    "service": "donor-crm"}).business_key
+    with unit_of_work(live.db, readonly=True) as uow:
+        task_id = uow.session.execute(select(HumanTask.id).where(
+            HumanTask.business_key == key, HumanTask.element_id == "assess")).scalar_one()
+    sign_in(page, "erin")
+    page.goto(f"/tasks/{task_id}")
+    page.wait_for_selector("select#f-affected_cis[multiple]")
+    page.select_option("#f-affected_cis", ["crm-db", "crm-app"])
+    page.fill("#f-estimated_hours", "2")
+    page.fill("#f-users_affected", "10")
+    page.click("#task-form button[type=submit]")
+    page.wait_for_selector(".flash")
+    with unit_of_work(live.db, readonly=True) as uow:
+        data = instances.view(uow, instances.find(uow, ADMIN, key))["data"]
+    assert data["affected_cis"] == "crm-app, crm-db"
+
+
+def test_a_process_owner_declares_a_blackout_and_a_service_owner_edits_their_service(page: Any, live: Live) -> None:
+    demo_catalogue.seed(live.db)
+    sign_in(page, "grace")
+    page.goto("/catalogue/blackouts")
+    page.fill("#b-name", "Year-end close")
+    page.fill("#b-start", "2026-12-30T00:00")
+    page.fill("#b-end", "2027-01-02T00:00")
+    page.select_option("#b-service", "finance")
+    page.click("#blackout-form button[type=submit]")
+    page.wait_for_selector("#blackouts-table tr[data-blackout]")
+    row = page.inner_text("#blackouts-table tbody")
+    assert "Year-end close" in row and "2026-12-30 00:00" in row and "finance" in row
+    page.click(".who button")
+    page.wait_for_selector("#username")
+    sign_in(page, "bob")  # owns the donor CRM
+    page.goto("/catalogue/services/donor-crm")
+    assert page.locator("#s-tier").count() == 0  # the tier routes approvals: not his to change
+    page.fill("#s-description", "Donor records, gifts and Gift Aid declarations")
+    page.click("#service-form button[type=submit]")
+    page.wait_for_selector(".flash >> text=saved")
+    assert "Gift Aid declarations" in page.inner_text("#service-facts")
+    page.goto("/catalogue/blackouts")
+    assert page.locator("#blackout-form").count() == 0
