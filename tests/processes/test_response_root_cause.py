@@ -193,6 +193,10 @@ def plausible(field: dict[str, Any]) -> Any:
         return int(field["min"]) if field["min"] is not None else 1
     if field["type"] == "date":
         return "2026-03-03"
+    if field["type"] == "datetime":
+        return "2026-03-03T22:00"
+    if field["type"] == "string" and not field["required"]:
+        return ""  # optional text (configuration items, notes): a made-up value could name nothing that exists
     if field["type"] == "enum":
         ids = [o["id"] for o in field["options"]]
         if field["id"] == "change_class" and "normal" in ids:
