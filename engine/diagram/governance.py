@@ -5,7 +5,8 @@ On the process:
   `maturity.register` = true       its completed records are improvement reviews of a practice
   `maturity.practice_field`        data field naming the practice (a process key); default `practice`. Empty:
                                    the process of the record the item came from (origin)
-  `maturity.review_step`           the element whose completion is the review; default `review`
+  `maturity.review_step`           the element whose completion is the review; default `review` (a copy that
+                                   renames it counts no review until the property follows)
   `maturity.target_met_field`      boolean field: the improvement met its target; default `target_met`
   `cadence.<id>`                   an ISO 8601 repeating interval, as a BPMN timeCycle: `R/2026-01-05T09:00:00Z/P1M`
   `cadence.<id>.set`               `field=value, ...` the data a cadence's record starts with
@@ -114,9 +115,6 @@ def _read(meta: ProcessMeta, problems: list[dict[str, Any]]) -> Governance:
         register = Register(practice_field=props.get("maturity.practice_field", "practice").strip() or None,
                             review_step=props.get("maturity.review_step", "").strip() or "review",
                             target_met_field=props.get("maturity.target_met_field", "").strip() or "target_met")
-        if register.review_step not in meta.elements:
-            problems.append({"element_id": meta.id, "message": f"maturity.review_step: {register.review_step!r} "
-                             "is not an element of the process"})
     cadences = []
     for name, value in meta.properties:
         m = CADENCE.match(name)
