@@ -11,7 +11,7 @@ import click
 
 from engine.db.database import Database, unit_of_work
 from engine.errors import DomainError
-from engine.services import audit, demo_catalogue, seeding, timers, users
+from engine.services import audit, demo_catalogue, record_index, seeding, timers, users
 from engine.services.actors import Actor
 from engine.services.bundles import dmn_file, folder_bundle, process_folders
 from web.config import Settings
@@ -311,6 +311,13 @@ def audit_conformance(process: str | None, start: str | None, end: str | None, a
     else:
         click.echo(conformance.table(found))
     sys.exit(1 if found else 0)
+
+
+@main.command("reindex")
+def reindex() -> None:
+    """Rebuild the CIs, services and change windows indexed per record (once, after upgrading an install that
+    already has records)."""
+    click.echo(f"reindexed {record_index.rebuild(_db())} records")
 
 
 @main.command("archive")

@@ -74,3 +74,25 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[
         for key, value in values.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
+
+
+def rebuild(db: Any, batch: int = 500) -> int:
+    """Rewrites every record's rows from its data (records stepped before the catalogue's tables existed, or
+    after a process's declarations changed); returns how many records were read."""
+    import json
+
+    from engine.db.database import unit_of_work
+    from engine.services import declared
+
+    done, last = 0, 0
+    while True:
+        with unit_of_work(db) as uow:
+            rows = list(uow.session.execute(select(ProcessInstance).where(ProcessInstance.id > last)
+                                            .order_by(ProcessInstance.id).limit(batch)).scalars())
+            for inst in rows:
+                sync(uow, inst, declared.of_version(uow, inst.process_version_id), json.loads(inst.data_json or "{}"))
+            uow.commit()
+        if not rows:
+            return done
+        done += len(rows)
+        last = rows[-1].id

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import delete, select
+
+from engine.db.cmdb import RecordCi, RecordService
 from engine.db.database import Database, unit_of_work
 from engine.services import catalogue, cmdb, instances
 from tests.conftest import IVAN
@@ -45,5 +48,16 @@ def test_seed_demo_adds_a_catalogue_the_shipped_processes_use(tmp_path: Path) ->
         with unit_of_work(db, readonly=True) as uow:
             data = instances.view(uow, uow.session.merge(rfc))["data"]
         assert (data["service"], data["donor_facing"], data["affected_cis"]) == ("website", True, "donation-form")
+
+        # An install upgraded with records already there: their index rows are rebuilt from their data.
+        with unit_of_work(db) as uow:
+            uow.session.execute(delete(RecordCi))
+            uow.session.execute(delete(RecordService))
+            uow.commit()
+        done = run("reindex")
+        assert done.returncode == 0 and "reindexed 1 records" in done.stdout
+        with unit_of_work(db, readonly=True) as uow:
+            assert [tuple(r) for r in uow.session.execute(select(RecordCi.ci_id, RecordService.service_id).join(
+                RecordService, RecordService.instance_id == RecordCi.instance_id))] == [("donation-form", "website")]
     finally:
         db.dispose()
