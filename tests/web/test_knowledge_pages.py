@@ -3,11 +3,13 @@ articles only; problems are for the problem team and the service desk."""
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 
 from engine.db.database import Database, unit_of_work
-from engine.services import articles
-from tests.conftest import ALICE, HEIDI
+from engine.services import articles, instances
+from tests.conftest import ALICE, HEIDI, IVAN
 from tests.web.conftest import sign_in
 
 
@@ -41,3 +43,18 @@ def test_requesters_read_published_articles_only(client: FlaskClient, ui_db: Dat
     page = client.get("/knowledge").get_data(as_text=True)
     assert "Articles under review" not in page and "Open a problem" not in page
     assert client.get("/knowledge/problems/PRB-000001").status_code == 403
+
+
+def test_a_problem_is_opened_from_a_record(client: FlaskClient, ui_db: Database) -> None:
+    key = instances.start(ui_db, IVAN, "response", {"summary": "Scanner sends blank pages"}).business_key
+    token = sign_in(client, "alice")
+    page = client.get(f"/records/{key}").get_data(as_text=True)
+    assert "Open a problem for this record" in page
+    form = re.search(r'id="record-open-problem">(.*?)</form>', page, re.S)
+    assert form is not None
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(1)))
+    opened = client.post("/knowledge/problems", data={**fields, "csrf_token": token}, follow_redirects=True)
+    assert opened.status_code == 200 and "Scanner sends blank pages" in opened.get_data(as_text=True)
+    assert "PRB-" in client.get(f"/records/{key}").get_data(as_text=True)
+    sign_in(client, "ivan")
+    assert "Open a problem" not in client.get(f"/records/{key}").get_data(as_text=True)

@@ -42,8 +42,8 @@ def record(ref: str):  # type: ignore[no-untyped-def]
         ctx = reports.record_page(uow, actor, ref)
         ctx.update(desk.record_extras(uow, actor, instances.find(uow, actor, ref), ctx["events"]))
         ctx["clocks"] = _clocks(sla.clocks_of(uow, actor, ref)["clocks"])
-        staff_problems = policy.may(actor, "problems")
-        ctx["problems"] = problems.problems_of(uow, ctx["record"]["business_key"]) if staff_problems else []
+        ctx["may_problems"] = policy.may(actor, "problems")
+        ctx["problems"] = problems.problems_of(uow, ctx["record"]["business_key"]) if ctx["may_problems"] else []
     return render_template("record.html", **ctx)
 
 
