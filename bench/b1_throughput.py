@@ -224,7 +224,7 @@ def statements_per_step(services: Services, counter: StatementCounter, n: int) -
 # --- where the services' time goes (stdlib timers around the service-layer functions) -----------------------
 def breakdown(services: Services, n: int) -> list[tuple[str, float, float]]:
     from engine.db import database
-    from engine.services import audit, decisions, keys, specs, stepping
+    from engine.services import audit, decisions, keys, policy, specs, step_tasks, stepping
     from engine.spiff import runtime
 
     spent: collections.Counter[str] = collections.Counter()
@@ -255,9 +255,11 @@ def breakdown(services: Services, n: int) -> list[tuple[str, float, float]]:
         (tasks, "complete", "tasks.complete (whole call)"),
         (stepping, "save_step", "stepping.save_step (whole call)"),
         (audit, "append", "  audit.append (hash-chained events)"),
-        (stepping, "_sync_tasks", "  stepping._sync_tasks (human_task rows)"),
+        (step_tasks, "sync", "  step_tasks.sync (human_task rows)"),
         (stepping, "_sync_subscriptions", "  stepping._sync_subscriptions"),
-        (stepping, "_write_instance", "  stepping._write_instance (UPDATE)"),
+        (stepping, "_insert_instance", "  stepping._insert_instance (INSERT at start)"),
+        (stepping, "_update_instance", "  stepping._update_instance (UPDATE)"),
+        (policy, "check_complete", "policy.check_complete"),
         (runtime.Runner, "state", "  Runner.state (compact + to dict)"),
         (database.UnitOfWork, "commit", "UnitOfWork.commit"),
         (runtime.Runner, "complete", "Runner.complete (engine steps)"),

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -84,6 +84,12 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
 
 
 # --- what goes into an event ---------------------------------------------------------------------------
+# Statements run on every step, built once: building a statement object costs more than executing it.
+_VERSIONS_SUMMARY = select(func.max(ProcessVersion.id), func.count(ProcessVersion.id), func.max(ProcessVersion.sha256))
+_INSERT_EVENTS = insert(AuditEvent.__table__)
+_CHAINS = AuditChain.__table__
+_UPDATE_HEAD = (update(_CHAINS).where(_CHAINS.c.id == bindparam("k"))
+                .values(seq=bindparam("n"), hash=bindparam("h")))
 _secret_cache: dict[tuple[Any, ...], frozenset[str]] = {}
 
 
@@ -92,8 +98,7 @@ def secret_names(session: Session) -> frozenset[str]:
     (form values, gateway inputs, decision inputs, message payloads, start data, administrative edits).
     Versions are immutable, so the set only changes when one is added: one small query per call."""
     # Keyed by what identifies the set of versions, not only the URL: one URL can front several schemas.
-    summary = session.execute(select(func.max(ProcessVersion.id), func.count(ProcessVersion.id),
-                                     func.max(ProcessVersion.sha256))).one()
+    summary = session.execute(_VERSIONS_SUMMARY).one()
     key = (str(session.get_bind().url), *summary)
     hit = _secret_cache.get(key)
     if hit is not None:
@@ -163,10 +168,8 @@ def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | No
                          "hash": digest})
             prev = digest
         heads.append((chain, n, prev))
-    session.execute(insert(AuditEvent.__table__), rows)  # Core: one executemany, whatever keys are None
-    table = AuditChain.__table__
-    for chain, n, digest in heads:
-        session.execute(update(table).where(table.c.id == chain).values(seq=n, hash=digest))
+    session.execute(_INSERT_EVENTS, rows)  # Core: one executemany, whatever keys are None
+    session.execute(_UPDATE_HEAD, [{"k": chain, "n": n, "h": digest} for chain, n, digest in heads])
     return rows
 
 

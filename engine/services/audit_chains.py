@@ -35,16 +35,19 @@ def genesis(chain: int) -> str:
     return hashlib.sha256(f"itsmflow audit chain {chain}".encode()).hexdigest()
 
 
+_LOCK_PG = text("SELECT c.seq, c.hash, ARRAY(SELECT nextval('audit_event_seq') FROM generate_series(1, :n)) "
+                "FROM audit_chain c WHERE c.id = :k FOR UPDATE OF c")
+_LOCK_SQLITE = text("SELECT c.seq, c.hash, (SELECT COALESCE(MAX(seq), 0) FROM audit_event) FROM audit_chain c "
+                    "WHERE c.id = :k")
+
+
 def lock_head(session: Session, chain: int, count: int, is_postgres: bool) -> tuple[int, str, list[int]]:
     """One statement: the chain's head (locked until commit) and `count` global event numbers."""
     if is_postgres:
-        row = session.execute(text(
-            "SELECT c.seq, c.hash, ARRAY(SELECT nextval('audit_event_seq') FROM generate_series(1, :n)) "
-            "FROM audit_chain c WHERE c.id = :k FOR UPDATE OF c"), {"k": chain, "n": count}).one()
+        row = session.execute(_LOCK_PG, {"k": chain, "n": count}).one()
         return row[0], row[1], list(row[2])
     # SQLite: the writer holds the database's write lock (BEGIN IMMEDIATE), so the next numbers are max + 1...
-    row = session.execute(text("SELECT c.seq, c.hash, (SELECT COALESCE(MAX(seq), 0) FROM audit_event) "
-                               "FROM audit_chain c WHERE c.id = :k"), {"k": chain}).one()
+    row = session.execute(_LOCK_SQLITE, {"k": chain}).one()
     return row[0], row[1], list(range(row[2] + 1, row[2] + 1 + count))
 
 
