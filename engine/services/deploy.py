@@ -18,7 +18,7 @@ from engine.diagram.roles import apply_default_role
 from engine.diagram.validate import check_process
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
 from engine.errors import DeploymentRefused, NotFound
-from engine.services import audit, decisions, modeller_settings, policy
+from engine.services import audit, callees, decisions, modeller_settings, policy
 from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.spiff import serializer
@@ -84,6 +84,7 @@ class Checked:
     bundled_decisions: set[str]
     spec_dict: dict[str, Any] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # call activities to other deployed processes
 
 
 def deploy_in(uow: UnitOfWork, bundle: Bundle, actor: Actor, key: str | None = None) -> Deployed:
@@ -157,18 +158,21 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
     problems.extend(declarations.problems(pm, ROLES))
     problems.extend(sla_declarations.problems(pm, known_decisions))
     problems.extend(governance.problems(pm))
+    resolved = callees.resolve(uow, root)
+    problems.extend(resolved.problems + callees.merge_meta(pm, resolved))
     spec = subs = None
     spec_dict: dict[str, Any] = {}
     try:
-        spec, subs = parse_specs(root, bundle.filename, pm.id)
-        spec_dict = serializer.spec_to_dict(spec, subs)
-        json.dumps(spec_dict)
+        if not resolved.problems:  # a call to a process that is not deployed: the engine would only repeat it
+            spec, subs = parse_specs(root, bundle.filename, pm.id, resolved.roots)
+            spec_dict = serializer.spec_to_dict(spec, subs)
+            json.dumps(spec_dict)
     except Exception as exc:  # noqa: BLE001 - the engine's parser raises many types; all refuse the bundle
         problems.append(refusals.from_engine(exc))
     if problems:
         refusals.with_lines(root, problems)
         raise DeploymentRefused(f"{len(problems)} problem(s) in the bundle", problems=problems)
-    return Checked(pm, spec, subs, models, bundled_decisions, spec_dict, warnings)
+    return Checked(pm, spec, subs, models, bundled_decisions, spec_dict, warnings, resolved.calls)
 
 
 def bundle_sha(bundle: Bundle) -> str:
@@ -191,7 +195,7 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
     row = ProcessVersion(
         key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
         spec_json=json.dumps(checked.spec_dict or serializer.spec_to_dict(spec, subs)),
-        meta_json=json.dumps(pm.to_dict()),
+        meta_json=json.dumps({**pm.to_dict(), "calls": checked.calls}),
         deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,
         comment=bundle.comment,
     )

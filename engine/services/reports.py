@@ -290,9 +290,14 @@ def catalogue(uow: UnitOfWork, actor: Actor) -> dict[str, list[dict[str, Any]]]:
     processes: dict[str, dict[str, Any]] = {}
     for row in uow.session.execute(select(ProcessVersion).order_by(ProcessVersion.key,
                                                                    ProcessVersion.version.desc())).scalars():
-        entry = processes.setdefault(row.key, {"key": row.key, "name": row.name, "latest": row.version,
-                                               "versions": []})
-        entry["versions"].append({**deploy.version_view(row), "at": _aware(row.deployed_at)})
+        if row.key not in processes:  # newest first: the first row of a key is its latest version
+            processes[row.key] = {"key": row.key, "name": row.name, "latest": row.version, "versions": [],
+                                  "calls": json.loads(row.meta_json).get("calls", []), "called_by": []}
+        processes[row.key]["versions"].append({**deploy.version_view(row), "at": _aware(row.deployed_at)})
+    for entry in processes.values():  # the call hierarchy, both ways
+        for call in entry["calls"]:
+            if call["key"] in processes:
+                processes[call["key"]]["called_by"].append({"key": entry["key"], "element_id": call["element_id"]})
     running = dict(uow.session.execute(
         select(ProcessInstance.process_key, func.count()).where(ProcessInstance.status.in_(OPEN_STATUSES))
         .group_by(ProcessInstance.process_key)).all())

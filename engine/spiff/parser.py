@@ -125,9 +125,13 @@ class HostParser(CamundaParser):
     })
 
 
-def parse_specs(root: Any, filename: str, process_id: str) -> tuple[Any, dict[str, Any]]:
-    """Parses one BPMN document (an lxml root already checked for hostile content) into engine specs."""
+def parse_specs(root: Any, filename: str, process_id: str,
+                called: list[tuple[Any, str]] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Parses one BPMN document (an lxml root already checked for hostile content) into engine specs, with the
+    documents of processes it calls in other files."""
     parser = HostParser()
+    for callee_root, callee_name in called or []:
+        parser.add_bpmn_xml(callee_root, filename=callee_name)
     parser.add_bpmn_xml(root, filename=filename)
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)

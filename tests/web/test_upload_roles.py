@@ -30,3 +30,15 @@ def test_upload_page_offers_the_default_role_and_lists_warnings(client: FlaskCli
         meta = json.loads(deploy.latest(uow, "bpmnio_order").meta_json)  # type: ignore[union-attr]
     assert meta["lanes"] == {"Clerk": "resolver", "Warehouse robot": "implementer"}
     assert meta["elements"]["Task_Pack"]["roles"] == ["resolver"]
+
+
+def test_processes_page_shows_the_call_hierarchy(client: FlaskClient, ui_db: Database) -> None:
+    token = sign_in(client, "grace")
+    for name in ("call_child.bpmn", "call_parent.bpmn"):
+        data = {"csrf_token": token, "bpmn": (io.BytesIO((FIXTURES / name).read_bytes()), name)}
+        resp = client.post("/processes/upload", data=data, content_type="multipart/form-data")
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+    html = client.get("/processes").get_data(as_text=True)
+    assert ('Calls <a href="#process-c7_child"><code>c7_child</code></a> v1 from <code>CallActivity_1</code>'
+            in html)
+    assert 'Called by <a href="#process-c7_parent"><code>c7_parent</code></a> at <code>CallActivity_1</code>' in html

@@ -105,6 +105,11 @@ PATHS.update({
         "Set the retries left (resolves an incident; admin)", "external tasks", 200, _json({"retries": INT},
                                                                                         ["retries"]),
         (400, 401, 403, 404))},
+    "/processes/bundle": {"post": _op(
+        "Deploy several .bpmn files (repeated multipart bpmn) with their tables as one bundle, callees first; all "
+        "or nothing", "processes", 201, MULTIPART, (400, 401, 403, 413, 422))},
+    "/processes/{key}/calls": {"get": _op("Call hierarchy: what the latest version calls, who calls it",
+                                          "processes")},
 })
 
 DOCUMENT: dict[str, Any] = {

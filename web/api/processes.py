@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 from flask import jsonify, request
 
 from engine.errors import BadRequest
-from engine.services import deploy, drafts, lint, policy, version_views
+from engine.services import bundle_deploy, callees, deploy, drafts, lint, policy, version_views
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
@@ -54,16 +56,7 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
     upload = request.files.get("bpmn")
     if upload is None:
         raise BadRequest("send the diagram as the multipart field 'bpmn'")
-    lanes = {}
-    if request.form.get("lanes"):
-        import json
-
-        try:
-            lanes = json.loads(request.form["lanes"])
-        except ValueError:
-            raise BadRequest("lanes must be a JSON object") from None
-    if not isinstance(lanes, dict) or not all(isinstance(v, str) for v in lanes.values()):
-        raise BadRequest("lanes must be a JSON object of lane name to role", fields={"lanes": "not an object"})
+    lanes = _lanes()
     bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment(),
                     default_role=request.form.get("default_role") or None)
     result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
@@ -76,6 +69,43 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
         if not (w.get("kind") == "no_role" and w.get("element_id") in defaulted)]
     return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions,
                     "unchanged": result.unchanged, "warnings": warnings}), 201
+
+
+@api.post("/processes/bundle")
+@login_required
+def deploy_process_bundle():  # type: ignore[no-untyped-def]
+    """Several .bpmn files (multipart `bpmn`, repeated) with their tables, deployed together in call order."""
+    actor = current_actor()
+    uploads = [f for f in request.files.getlist("bpmn") if f.filename]
+    if not uploads:
+        raise BadRequest("send the diagrams as the multipart field 'bpmn' (one per file)")
+    lanes = _lanes()
+    origin, comment = _origin_and_comment()
+    dmn = _dmn_files()
+    files = [Bundle(f.read(), f.filename or "process.bpmn", dmn if n == 0 else [], lanes, origin, comment,
+                    default_role=request.form.get("default_role") or None) for n, f in enumerate(uploads)]
+    results = bundle_deploy.deploy_bundle(db(), files, actor)  # type: ignore[arg-type]
+    return jsonify({"deployed": [{"key": r.key, "version": r.version, "unchanged": r.unchanged,
+                                  "decisions": r.decisions, "warnings": r.warnings} for r in results]}), 201
+
+
+@api.get("/processes/<key>/calls")
+@login_required
+def process_calls(key: str):  # type: ignore[no-untyped-def]
+    """The call hierarchy around a process: what its latest version calls, and who calls it."""
+    return jsonify(callees.call_hierarchy(db(), key))
+
+
+def _lanes() -> dict[str, str]:
+    if not request.form.get("lanes"):
+        return {}
+    try:
+        lanes = json.loads(request.form["lanes"])
+    except ValueError:
+        raise BadRequest("lanes must be a JSON object") from None
+    if not isinstance(lanes, dict) or not all(isinstance(v, str) for v in lanes.values()):
+        raise BadRequest("lanes must be a JSON object of lane name to role", fields={"lanes": "not an object"})
+    return lanes
 
 
 def _origin_and_comment() -> tuple[str, str]:
