@@ -86,7 +86,7 @@ def test_malformed_and_oversized_xml_are_refused(db: Database) -> None:
 def test_every_problem_is_listed_with_its_element(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     # An organisation that configures no default role refuses tasks and lanes nobody is named for.
     monkeypatch.setenv("ITSMFLOW_DEFAULT_TASK_ROLE", "none")
-    bad_form = user_task(0, fields=field("when", "datetime") + field("kind", "enum"))
+    bad_form = user_task(0, fields=field("when", "money") + field("kind", "enum"))
     lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Night shift"><bpmn:flowNodeRef>n1</bpmn:flowNodeRef>'
              '</bpmn:lane></bpmn:laneSet>')
     nodes = [bad_form, '<bpmn:userTask id="n1" name="Orphan"/>',
@@ -94,7 +94,7 @@ def test_every_problem_is_listed_with_its_element(db: Database, monkeypatch: pyt
     problems = _refused(db, chain("p", nodes, lanes=lanes))
     by_element = {(p["element_id"], p["message"].split(" ")[0]) for p in problems}
     messages = " | ".join(p["message"] for p in problems)
-    assert ("n0", "form") in by_element and "unsupported type 'datetime'" in messages
+    assert ("n0", "form") in by_element and "unsupported type 'money'" in messages
     assert "enum form field 'kind' has no values" in messages
     assert "lane 'Night shift' does not map to a role" in messages
     assert any(p["element_id"] == "n1" and "nobody can do it" in p["message"] for p in problems)
