@@ -12,11 +12,13 @@ from engine.services.desk_config import attachment_limits
 from web import errors, security_headers
 from web.auth import check_csrf, csrf_token
 from web.config import Settings
+from web.json_input import StrictJSONProvider
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_relative_config=False)
+    app.json = StrictJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

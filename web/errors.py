@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from engine import errors as domain
@@ -59,6 +59,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(exc, DataError):
+            # A value the database refuses (too long for its column, out of range): the request's fault.
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+            return jsonify(error_body("bad_request", f"a value does not fit the database: {reason}; "
+                                      "nothing was changed")), 400
         if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError):
             # The database failed under the request (gone, locked, a schema it does not have): the request's
             # transaction was rolled back, so nothing of it was kept.

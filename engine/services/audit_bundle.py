@@ -164,8 +164,24 @@ def export(uow: UnitOfWork, start: datetime | None = None, end: datetime | None 
     return list(export_lines(uow, start, end))
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection through an element name
+# or a form value). Such cells get a leading apostrophe, which spreadsheets show as text; cells that start with
+# an apostrophe get one too, so that csv_value() restores every cell exactly (the hashes cover the original).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(value: object) -> object:
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def csv_value(cell: str) -> str:
+    """A cell of the CSV export as it was hashed."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def export_csv(uow: UnitOfWork, start: datetime | None = None, end: datetime | None = None) -> Iterator[str]:
-    """The same events as CSV (a header row, then one row per event, the hashed fields verbatim)."""
+    """The same events as CSV (a header row, then one row per event, the hashed fields verbatim except for the
+    apostrophe csv_cell puts before a would-be formula)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -174,7 +190,7 @@ def export_csv(uow: UnitOfWork, start: datetime | None = None, end: datetime | N
     chained = (ev for k, (a, b) in _chain_ranges(uow, start, end).items() for ev in _chain_events(uow, k, a, b))
     for ev in itertools.chain(legacy, chained):
         row = audit.stored_row(ev)
-        writer.writerow(["" if row.get(c) is None else row[c] for c in CSV_COLUMNS])
+        writer.writerow([csv_cell("" if row.get(c) is None else row[c]) for c in CSV_COLUMNS])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

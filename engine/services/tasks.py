@@ -93,7 +93,14 @@ def _form_view(f: dict[str, Any]) -> dict[str, Any]:
 
 def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
     with unit_of_work(db) as uow:
-        task = _load(uow, task_id)
+        task = uow.session.get(HumanTask, task_id)
+        if task is not None:
+            # Claims queue behind a completion of the same record (it holds the instance's lock): a claim that
+            # loses the race finds the task gone and answers 409, never a claim on a finished task.
+            stepping.lock_instance(uow, task.instance_id)
+            task = uow.session.get(HumanTask, task_id, populate_existing=True)
+        if task is None:
+            raise Conflict("the task is no longer ready (completed, withdrawn or unknown)", task_id=task_id)
         policy.check_claim(uow, actor, task)
         if task.assignee == actor.username:
             return task_summary(task)
@@ -138,6 +145,11 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         # Completed by someone else while we waited for the lock: the locked state no longer has the task ready,
         # so runner.complete below raises LookupError (a Conflict), with no extra query here.
         inst = stepping.lock_instance(uow, task.instance_id)
+        # A claim may have been committed between our first read and the lock: decide on the row as it is now.
+        task = uow.session.get(HumanTask, task_id, populate_existing=True)
+        if task is None:
+            raise Conflict("the task is no longer ready (completed, withdrawn or unknown)", task_id=task_id)
+        policy.check_complete(uow, actor, task)
         lv = specs.loaded(uow, inst.process_version_id)
         el = lv.meta.elements.get(task.element_id)
         fields = el.form if el else []

@@ -161,7 +161,7 @@ def _storable(context: dict[str, Any]) -> None:
     """A script's results are saved as JSON after the step: refuse here, as the script's error, what cannot be
     (an integer past Python's 4300-digit text limit, endless nesting)."""
     try:
-        text = json.dumps(context, default=str)
+        text = json.dumps(context, default=str, allow_nan=False)
     except (ValueError, RecursionError, TypeError) as exc:
         raise ScriptRejected(f"the script's result cannot be saved: {exc}") from None
     if len(text) > limits.MAX_DATA_BYTES:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 
 from engine.errors import BadRequest
 from engine.services import policy
@@ -32,9 +32,12 @@ def act_required(act: str) -> Callable[[F], F]:
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("the request body must be a JSON object")
+    if not request.is_json:
+        raise BadRequest("the request body must be a JSON object (Content-Type: application/json)")
+    try:
+        body = current_app.json.loads(request.get_data())  # the strict provider: web/json_input.py
+    except ValueError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
