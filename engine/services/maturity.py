@@ -15,6 +15,8 @@ Every level comes with its evidence: the counts and the records behind them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -22,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.db.database import UnitOfWork
+from engine import clock
+from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import AuditEvent, ProcessInstance, ProcessVersion
 from engine.diagram import governance
 from engine.diagram.metadata import ProcessMeta
-from engine.services import conformance, declared, policy, sla
+from engine.services import cadences, conformance, declared, policy, sla
 from engine.services.actors import Actor
 
 NAMES = {1: "Initial", 2: "Repeatable", 3: "Defined", 4: "Managed", 5: "Optimising"}
@@ -154,6 +157,22 @@ def _practice(uow: UnitOfWork, key: str, version_id: int, start: datetime, end: 
         levels.append({"level": n, "name": NAMES[n], "criterion": criterion, "met": met, "evidence": evidence})
     return {"practice": key, "name": declared.of_version(uow, version_id).name, "level": level,
             "level_name": NAMES[level], "levels": levels}
+
+
+def assessment(db: Database, actor: Actor, start: datetime, end: datetime) -> dict[str, Any]:
+    """assess() in its own read-only unit of work, with the declared cadences (for the pages and the API)."""
+    with unit_of_work(db, readonly=True) as uow:
+        result = assess(uow, actor, start, end)
+        result["cadences"] = cadences.overview(uow, clock.now())
+    return result
+
+
+def csv_text(assessment: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(assessment))
+    return buf.getvalue()
 
 
 CSV_COLUMNS = ("practice", "level", "level_name", "criterion_level", "criterion", "met", "evidence")

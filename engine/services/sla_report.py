@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import clock
-from engine.db.database import UnitOfWork
+from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance
 from engine.errors import BadRequest
 from engine.services import policy, sla
@@ -117,6 +117,13 @@ def compliance(uow: UnitOfWork, actor: Actor, start: str | None = None, end: str
             "priority": priority, "computed_at": now.isoformat(),
             "rows": [rows[k].to_dict() for k in sorted(rows)],
             "totals": [totals[k].to_dict() for k in sorted(totals)]}
+
+
+def report(db: Database, actor: Actor, start: str | None = None, end: str | None = None,
+           service: str | None = None, priority: str | None = None) -> dict[str, Any]:
+    """compliance() in its own read-only unit of work (for the pages and the API)."""
+    with unit_of_work(db, readonly=True) as uow:
+        return compliance(uow, actor, start, end, service, priority)
 
 
 def to_csv(report: dict[str, Any]) -> str:

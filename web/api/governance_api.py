@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Response, jsonify, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import dashboard, maturity
 from web.api import api
@@ -37,12 +34,7 @@ def maturity_levels():  # type: ignore[no-untyped-def]
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
     period = dashboard.Period.of(_date("from"), _date("to"), default_days=90)
-    with unit_of_work(db(), readonly=True) as uow:
-        result = maturity.assess(uow, current_actor(), period.start, period.end)  # type: ignore[arg-type]
+    result = maturity.assessment(db(), current_actor(), period.start, period.end)  # type: ignore[arg-type]
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=maturity.CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(maturity.csv_rows(result))
-        return Response(buf.getvalue(), mimetype="text/csv")
+        return Response(maturity.csv_text(result), mimetype="text/csv")
     return jsonify(result)

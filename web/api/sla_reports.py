@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import sla_report
 from web.api import api
@@ -23,9 +22,8 @@ def sla_compliance():  # type: ignore[no-untyped-def]
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
-    with unit_of_work(db(), readonly=True) as uow:
-        report = sla_report.compliance(uow, current_actor(), args["from"], args["to"],  # type: ignore[arg-type]
-                                       args["service"], args["priority"])
+    report = sla_report.report(db(), current_actor(), args["from"], args["to"],  # type: ignore[arg-type]
+                               args["service"], args["priority"])
     if fmt == "csv":
         return Response(sla_report.to_csv(report), mimetype="text/csv")
     return jsonify(report)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from flask import Response, render_template
 
-from engine import clock
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import cadences, dashboard, maturity
+from engine.services import dashboard, maturity
 from web.auth import db
 from web.ui.common import arg_date, page, signed_in, ui
 
@@ -27,11 +23,9 @@ def _period() -> tuple[dashboard.Period, str | None]:
 @page("governance")
 def governance():  # type: ignore[no-untyped-def]
     period, problem = _period()
-    with unit_of_work(db(), readonly=True) as uow:
-        result = maturity.assess(uow, signed_in(), period.start, period.end)
-        reviews = cadences.overview(uow, clock.now())
+    result = maturity.assessment(db(), signed_in(), period.start, period.end)
     return render_template("governance.html", result=result, problem=problem, start=period.start.date(),
-                           end=period.days[-1], cadences=reviews)
+                           end=period.days[-1], cadences=result["cadences"])
 
 
 @ui.get("/governance/maturity.<fmt>")
@@ -42,14 +36,9 @@ def governance_export(fmt: str):  # type: ignore[no-untyped-def]
     period, problem = _period()
     if problem:
         raise BadRequest(problem, fields={"from": problem})
-    with unit_of_work(db(), readonly=True) as uow:
-        result = maturity.assess(uow, signed_in(), period.start, period.end)
+    result = maturity.assessment(db(), signed_in(), period.start, period.end)
     name = f"maturity-{period.start.date()}-{period.days[-1]}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "json":
         return Response(json.dumps(result, indent=2), mimetype="application/json", headers=headers)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=maturity.CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(maturity.csv_rows(result))
-    return Response(buf.getvalue(), mimetype="text/csv", headers=headers)
+    return Response(maturity.csv_text(result), mimetype="text/csv", headers=headers)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
 from engine.services import sla_report as compliance
 from web.auth import db
@@ -19,13 +18,11 @@ def _args() -> dict[str, str | None]:
 @page("dashboard")
 def sla_report():  # type: ignore[no-untyped-def]
     args, problem = _args(), None
-    with unit_of_work(db(), readonly=True) as uow:
-        try:
-            report = compliance.compliance(uow, signed_in(), args["from"], args["to"], args["service"],
-                                           args["priority"])
-        except BadRequest as exc:  # a bad month: said beside the fields, the default months shown
-            problem = exc.message
-            report = compliance.compliance(uow, signed_in(), None, None, args["service"], args["priority"])
+    try:
+        report = compliance.report(db(), signed_in(), args["from"], args["to"], args["service"], args["priority"])
+    except BadRequest as exc:  # a bad month: said beside the fields, the default months shown
+        problem = exc.message
+        report = compliance.report(db(), signed_in(), None, None, args["service"], args["priority"])
     return render_template("sla_report.html", report=report, args=args, problem=problem)
 
 
@@ -33,8 +30,7 @@ def sla_report():  # type: ignore[no-untyped-def]
 @page("dashboard")
 def sla_report_csv():  # type: ignore[no-untyped-def]
     args = _args()
-    with unit_of_work(db(), readonly=True) as uow:
-        report = compliance.compliance(uow, signed_in(), args["from"], args["to"], args["service"], args["priority"])
+    report = compliance.report(db(), signed_in(), args["from"], args["to"], args["service"], args["priority"])
     name = f"sla-compliance-{report['from']}-{report['to']}.csv"
     return Response(compliance.to_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
