@@ -28,7 +28,8 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime stored")
-        return value
+        # SQLite keeps the wall time and drops the offset: store every instant in UTC so it reads back the same.
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
 

@@ -127,3 +127,60 @@ def expression_problems(root: etree._Element, check: Any) -> list[Problem]:
                                  "message": f"{_kind(owner)} {owner.get('id', '')!r}: {tag} {text!r} is not "
                                             f"allowed: {exc}"})
     return problems
+
+
+def _gateway_kind(flows: list[etree._Element]) -> str:
+    conditioned = any(f.find("bpmn:conditionExpression", NS) is not None for f in flows)
+    return "inclusiveGateway" if conditioned else "parallelGateway"
+
+
+def make_splits_explicit(root: etree._Element) -> list[Problem]:
+    """An activity or event with several outgoing flows splits implicitly (BPMN 2.0): in parallel when none has
+    a condition, else inclusively (unconditioned flows always taken, the `default` flow when no condition holds).
+    The engine only splits at gateways, so a gateway is put after the element, named `<id>__split`; the flows
+    keep their ids. Returns a warning per split."""
+    warnings = []
+    for proc in [*root.iter(f"{{{BPMN_NS}}}process"), *root.iter(f"{{{BPMN_NS}}}subProcess")]:
+        flows = [f for f in proc if isinstance(f.tag, str) and _kind(f) == "sequenceFlow"]
+        by_source: dict[str, list[etree._Element]] = {}
+        for flow in flows:
+            by_source.setdefault(flow.get("sourceRef", ""), []).append(flow)
+        nodes = {n.get("id"): n for n in proc if isinstance(n.tag, str) and n.get("id")}
+        for source, outgoing in by_source.items():
+            node = nodes.get(source)
+            if node is None or len(outgoing) < 2 or _kind(node).endswith("Gateway"):
+                continue
+            kind, gw_id = _gateway_kind(outgoing), f"{source}__split"
+            gateway = etree.SubElement(proc, f"{{{BPMN_NS}}}{kind}", id=gw_id, name="")
+            default = node.get("default")
+            if default:
+                gateway.set("default", default)
+                del node.attrib["default"]
+            for flow in outgoing:
+                flow.set("sourceRef", gw_id)
+                if kind == "inclusiveGateway" and flow.get("id") != default and \
+                        flow.find("bpmn:conditionExpression", NS) is None:
+                    cond = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+                    cond.text = "${true}"
+            etree.SubElement(proc, f"{{{BPMN_NS}}}sequenceFlow", id=f"{source}__to_split", sourceRef=source,
+                             targetRef=gw_id)
+            what = "parallel" if kind == "parallelGateway" else "inclusive (by the flows' conditions)"
+            warnings.append({"element_id": source, "line": node.sourceline, "kind": "implicit_split",
+                             "message": f"{_kind(node)} {source!r} has {len(outgoing)} outgoing flows: they are "
+                                        f"taken as a {what} split; draw a gateway to make it explicit"})
+    return warnings
+
+
+DATA_KINDS = ("dataStoreReference", "dataObjectReference", "dataStore")
+
+
+def data_warnings(root: etree._Element) -> list[Problem]:
+    """Data stores and data object references are documentation to the engine: accepted, with a warning."""
+    warnings = []
+    for kind in DATA_KINDS:
+        for node in root.iter(f"{{{BPMN_NS}}}{kind}"):
+            name = " ".join((node.get("name") or node.get("id") or "").split())
+            warnings.append({"element_id": node.get("id"), "line": node.sourceline, "kind": "data_as_documentation",
+                             "message": f"{kind} {name!r} is kept as documentation: the engine neither reads nor "
+                                        "writes it (the record's data is the process variables)"})
+    return warnings

@@ -121,7 +121,8 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
     if root.tag != f"{{{NS['bpmn']}}}definitions":
         raise DeploymentRefused("not a BPMN 2.0 document",
                                 problems=[{"element_id": None, "message": "the root element is not bpmn:definitions"}])
-    flow_warnings = foreign.name_unnamed_flows(root)
+    flow_warnings = (foreign.name_unnamed_flows(root) + foreign.make_splits_explicit(root)
+                     + foreign.data_warnings(root))
     problems.extend(foreign.delegate_problems(root) + foreign.message_problems(root))
     problems.extend(foreign.expression_problems(root, check_expression))
     processes = read_processes(root, bundle.lanes)

@@ -18,6 +18,7 @@ from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
 from engine.spiff import juel
 from engine.spiff.runtime import json_safe
+from engine.spiff.sandbox import timer_zone
 
 TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDateEventDefinition",
                "CycleTimerEventDefinition")
@@ -32,12 +33,12 @@ class Synced:
 
 
 def parse_due(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
+    """A waiting timer's due time; one without an offset is in the configured timer zone (never stored naive)."""
     try:
-        return datetime.fromisoformat(str(value))
+        due = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    return due if due.tzinfo is not None else due.replace(tzinfo=timer_zone())
 
 
 def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVersion, waiting: list[Any],

@@ -9,12 +9,14 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import re
 import sys
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -169,10 +171,27 @@ def _storable(context: dict[str, Any]) -> None:
                              f"{limits.MAX_DATA_BYTES} (ITSMFLOW_MAX_DATA_BYTES)")
 
 
+_LOCAL_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def timer_zone() -> ZoneInfo:
+    """ITSMFLOW_TIMER_TIMEZONE (an IANA name, default UTC): the zone of timer dates written without an offset."""
+    name = os.environ.get("ITSMFLOW_TIMER_TIMEZONE", "UTC").strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def literal_timer(expression: str) -> str | None:
-    """Returns the ISO text of an unquoted Camunda timer definition, else None."""
+    """Returns the ISO text of an unquoted Camunda timer definition, else None. A date and time without an
+    offset is read in the configured timer zone and returned with its offset."""
     text = expression.strip()
-    return text if ISO_TIMER.match(text) else None
+    if not ISO_TIMER.match(text):
+        return None
+    if _LOCAL_DATE_TIME.match(text):
+        return datetime.fromisoformat(text).replace(tzinfo=timer_zone()).isoformat()
+    return text
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
