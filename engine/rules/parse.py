@@ -184,6 +184,9 @@ class _Builder:
     def decision(self, element: Any, decision_id: str) -> Decision | None:
         name = element.get("name") or decision_id
         table = element.find(self.q("decisionTable"))
+        literal = element.find(self.q("literalExpression"))
+        if table is None and literal is not None:
+            return self.literal(element, literal, decision_id, name)
         if table is None:
             for kind in _DRG_EXPRESSIONS:
                 other = element.find(self.q(kind))
@@ -218,6 +221,29 @@ class _Builder:
         if len(self.problems) > before:
             return None
         return Decision(decision_id, name, hit_policy, aggregation, inputs, outputs, rules, [])
+
+    def literal(self, element: Any, literal: Any, decision_id: str, name: str) -> Decision | None:
+        """A literal-expression decision: one FEEL expression; its value is the output named after the
+        decision's variable (else the decision's name). Built as a one-rule table with no inputs, so evaluation,
+        evidence and requirement chains are the tables' own."""
+        self.check_language(literal, decision_id, None, "literal expression")
+        text = self.text(literal)
+        variable = element.find(self.q("variable"))
+        out_name = (variable.get("name") if variable is not None else None) or name
+        type_ref = (variable.get("typeRef") if variable is not None else None) or literal.get("typeRef")
+        if not text:
+            self.problem(decision_id, None, "literal expression", "the literal expression is empty")
+            return None
+        try:
+            expr = _with_coercion(compile_expression(text, "literal expression"), type_ref)
+        except FeelError as exc:
+            self.problem(decision_id, None, "literal expression", str(exc))
+            return None
+        rule = Rule(id=f"{decision_id}_literal", index=1, description="", input_entries=(), output_entries=(text,),
+                    tests=(), outputs=(expr.fn,), conditions=(),
+                    constant_outputs=(expr.value,) if expr.is_const else None)
+        output = Output(f"{decision_id}_output", out_name, None, type_ref)
+        return Decision(decision_id, name, "UNIQUE", None, [], [output], [rule], [])
 
     def inputs(self, table: Any, decision_id: str) -> list[Input]:
         inputs: list[Input] = []

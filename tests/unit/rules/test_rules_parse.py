@@ -202,17 +202,16 @@ def test_error_str_lists_problems() -> None:
     assert "foo(1)" in message and "bar(2)" in message
 
 
-def test_literal_expression_decision_is_reported_clearly() -> None:
+def test_literal_expression_decision_evaluates_and_bad_ones_are_reported() -> None:
     xml = f"""<definitions xmlns="{NS_13}" id="defs">
   <decision id="greeting" name="Greeting">
     <variable id="v" name="greeting" typeRef="string" />
     <literalExpression id="le"><text>"Hello " + name</text></literalExpression>
   </decision>
 </definitions>""".encode()
-    (problem,) = problems_of(xml)
-    assert problem.decision_id == "greeting"
-    assert "literalExpression" in problem.message and "only decision tables are supported" in problem.message
-    assert '"Hello " + name' in problem.message
+    assert parse_dmn(xml).evaluate("greeting", {"name": "Ann"}).outputs == {"greeting": "Hello Ann"}
+    (problem,) = problems_of(xml.replace(b'"Hello " + name', b'"Hello " +'))
+    assert problem.decision_id == "greeting" and problem.cell == "literal expression"
 
 
 def test_decision_without_logic() -> None:
