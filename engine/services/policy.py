@@ -296,3 +296,10 @@ def check_review_article(actor: Actor, author: str) -> None:
     require(actor, "review_knowledge")
     if actor.username == author:
         raise NotAllowed("an article is reviewed by someone other than its author")
+
+
+def is_admin_override(uow: UnitOfWork, actor: Actor, task: HumanTask) -> bool:
+    """An administrator taking an approval that the rules do not offer them: an administrative act, which needs
+    a reason and is recorded as admin.claimed."""
+    return (task.approval and actor.has("admin") and task.assignee != actor.username
+            and not _holds(uow, task.id, _for(uow, actor)))

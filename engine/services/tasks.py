@@ -91,7 +91,8 @@ def _form_view(f: dict[str, Any]) -> dict[str, Any]:
             "min": f["min"], "max": f["max"], "minlength": f["minlength"], "maxlength": f["maxlength"]}
 
 
-def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
+def claim(db: Database, actor: Actor, task_id: str, reason: str | None = None) -> dict[str, Any]:
+    """reason: required when an administrator takes an approval not offered to them (admin.claimed)."""
     with unit_of_work(db) as uow:
         task = uow.session.get(HumanTask, task_id)
         if task is not None:
@@ -104,6 +105,10 @@ def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
         policy.check_claim(uow, actor, task)
         if task.assignee == actor.username:
             return task_summary(task)
+        override = policy.is_admin_override(uow, actor, task)
+        if override and not (isinstance(reason, str) and reason.strip()):
+            raise BadRequest("an administrator taking an approval that is not offered to them must give a reason",
+                             fields={"reason": "is required"})
         result = uow.session.execute(
             update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee.is_(None))
             .values(assignee=actor.username).execution_options(synchronize_session=False))
@@ -111,8 +116,12 @@ def claim(db: Database, actor: Actor, task_id: str) -> dict[str, Any]:
             raise Conflict(f"task is held by {task.assignee}")
         from engine.services import audit
 
-        audit.append(uow, [NewEvent("task.claimed", actor.username, task.instance_id, task.element_id, task.name,
-                                    {"task_id": task_id})])
+        events = [NewEvent("task.claimed", actor.username, task.instance_id, task.element_id, task.name,
+                           {"task_id": task_id})]
+        if override:
+            events.append(NewEvent("admin.claimed", actor.username, task.instance_id, task.element_id, task.name,
+                                   {"task_id": task_id, "reason": (reason or "").strip(), "approval": True}))
+        audit.append(uow, events)
         uow.commit()
         uow.session.refresh(task)
         return task_summary(task)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, current_app, jsonify, request
 
-from engine.services import assign, task_views, tasks
+from engine.errors import Conflict
+from engine.services import assign, idempotency, task_views, tasks
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.api.inbox_args import filters_from
@@ -28,7 +29,9 @@ def get_task(task_id: str):  # type: ignore[no-untyped-def]
 @api.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(tasks.claim(db(), current_actor(), task_id))  # type: ignore[arg-type]
+    body = request.get_json(silent=True) if request.content_length else None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return jsonify(tasks.claim(db(), current_actor(), task_id, reason))  # type: ignore[arg-type]
 
 
 @api.post("/tasks/<task_id>/unclaim")
@@ -42,7 +45,27 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 def complete(task_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     data = body.get("data", {})
-    return jsonify(tasks.complete(db(), current_actor(), task_id, data))  # type: ignore[arg-type]
+    actor = current_actor()
+    assert actor is not None
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return jsonify(tasks.complete(db(), actor, task_id, data))
+    # A retry after a lost answer gets the first answer (not "someone else did it"); see docs/api.md.
+    key = idempotency.check_key(key)
+    print_ = idempotency.fingerprint(request.method, request.path, request.get_data())
+    stored = idempotency.recall(db(), actor.username, key, print_)
+    if stored is None:
+        try:
+            result = tasks.complete(db(), actor, task_id, data)
+        except Conflict:
+            stored = idempotency.recall(db(), actor.username, key, print_)  # a twin request finished first
+            if stored is None:
+                raise
+        else:
+            text = current_app.json.dumps(result)
+            idempotency.remember(db(), actor.username, key, print_, 200, text)
+            return Response(text, 200, mimetype="application/json")
+    return Response(stored[1], stored[0], mimetype="application/json", headers={"Idempotent-Replayed": "true"})
 
 
 @api.post("/tasks/claim")

@@ -21,7 +21,7 @@ def _back(task_id: str) -> str:
 @page()
 def claim(task_id: str):  # type: ignore[no-untyped-def]
     try:
-        task = tasks.claim(db(), signed_in(), task_id)
+        task = tasks.claim(db(), signed_in(), task_id, request.form.get("reason"))
     except (Conflict, NotFound) as exc:
         flash(exc.message, "error")
         return redirect(url_for("ui.inbox"))
