@@ -25,13 +25,14 @@ PATHS.update({
                                          "days back to 180 ahead)", "changes", 200, None, (400, 401, 403))},
     "/changes/conflicts": {"get": _op("Conflicts of one change (ref=RFC-...) or of every open change in a range "
                                       f"({RANGE})", "changes", 200, None, (400, 401, 403, 404))},
-    "/instances/{ref}/impact": {"get": _op("The services, CIs and open records a change touches, with its "
+    "/instances/{id}/impact": {"get": _op("The services, CIs and open records a change touches, with its "
                                            "window's conflicts", "changes", 200, None, (401, 403, 404))},
     "/blackouts": {"get": _op("Declared blackout periods", "changes"),
                    "post": _op("Declare a blackout (process owners, admins)", "changes", 201, BLACKOUT_BODY,
                                (400, 401, 403, 422))},
-    "/blackouts/{id}": {"patch": _op("Edit a blackout", "changes", 200, BLACKOUT_BODY, (400, 401, 403, 404, 422)),
-                        "delete": _op("Delete a blackout", "changes", 204, None, (401, 403, 404))},
+    "/blackouts/{blackout_id}": {"patch": _op("Edit a blackout", "changes", 200, BLACKOUT_BODY,
+                                              (400, 401, 403, 404, 422)),
+                                 "delete": _op("Delete a blackout", "changes", 204, None, (401, 403, 404))},
 })
 
 
