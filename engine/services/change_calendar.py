@@ -114,6 +114,7 @@ def overlaps(uow: UnitOfWork, w: RecordWindow, cis: list[str]) -> list[dict[str,
         found.append({"kind": "overlap", "with": other.business_key, "title": other.title,
                       "service": w.service_id if other.service_id == w.service_id else None, "cis": shared,
                       "starts_at": other.starts_at.isoformat(), "ends_at": other.ends_at.isoformat(),
+                      "on": ", ".join(on),
                       "message": f"overlaps {other.business_key} ({other.title}) on {', '.join(on)}"})
     return found
 

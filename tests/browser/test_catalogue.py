@@ -97,7 +97,8 @@ def test_the_cab_sees_the_impact_and_the_clash_on_its_approval_task(page: Any, l
     page.wait_for_selector("#impact")
     clash = page.inner_text("#impact-conflicts")
     # Saturday night is outside the file shares' weeknight maintenance window, and it overlaps the other change.
-    assert "2 conflicts" in clash and f"overlaps {second}" in clash and "maintenance window (weeknights)" in clash
+    assert "2 conflicts" in clash and f"overlaps {second}" in clash
+    assert "maintenance window of File shares (weeknights)" in clash
     services = page.inner_text("#impact-services")
     assert "File shares" in services and "Donor CRM" in services and "donor-facing" in services
     cis = page.inner_text("#impact-cis")
