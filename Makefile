@@ -46,14 +46,16 @@ run: setup ## set up, migrate SQLite under instance/, install processes/ not yet
 	@.venv/bin/itsmflow worker --supervise & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
 
-test: setup browser-deps ## install everything and run lint, import contracts and the whole test suite
+test: setup browser-deps ## install everything and run lint, import contracts, the type check and the whole test suite
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 	$(PY) -m pytest
 
-lint: setup ## ruff and the import-linter contracts only
+lint: setup ## ruff, the import-linter contracts and mypy (the scope in pyproject.toml) only
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 bench: setup ## run the benchmarks (by hand; prints ratios)
 	$(PY) bench/run_all.py

@@ -174,9 +174,9 @@ def compute(decl: SlaDeclarations, events: list[TrailEvent], cal: worktime.WorkC
         if ev.type in LEAVE:
             task_id = str(ev.data.get("task_id"))
             for name, c in clocks.items():
-                pause = open_pauses[name].pop(task_id, None)
-                if pause is not None:
-                    pause["to"] = at
+                ended = open_pauses[name].pop(task_id, None)
+                if ended is not None:
+                    ended["to"] = at
                     if not open_pauses[name] and c.state == "paused":
                         c.state, running_since[name] = "running", at
             for name in decl.stops.get(el, ()):
@@ -194,8 +194,9 @@ def compute(decl: SlaDeclarations, events: list[TrailEvent], cal: worktime.WorkC
                     c.state, c.stopped_at, c.stopped_by = "stopped", at, ev.type
     values = data if data is not None else replay_data(events)
     for name, c in clocks.items():
-        if running_since[name] is not None:
-            c.segments.append((running_since[name], None))  # type: ignore[arg-type]
+        since = running_since[name]
+        if since is not None:
+            c.segments.append((since, None))
         _measure(c, decl, values.get(decl.targets[name]), cal, now)
     return list(clocks.values())
 

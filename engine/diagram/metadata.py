@@ -247,8 +247,8 @@ def _read_nodes(root: etree._Element, container: etree._Element, pm: ProcessMeta
         groups = node.get(f"{{{CAMUNDA_NS}}}candidateGroups")
         if groups:
             el.roles = [g.strip() for g in groups.split(",") if g.strip()]
-        elif lane is not None and pm.lanes.get(lane):
-            el.roles = [pm.lanes[lane]]  # type: ignore[list-item]
+        elif lane is not None and (role := pm.lanes.get(lane)):
+            el.roles = [role]
         el.assignee = node.get(f"{{{CAMUNDA_NS}}}assignee")
         if kind in HUMAN_KINDS or kind == "startEvent":  # a start event's form: what a person starting it fills
             el.form = _form_fields(node)

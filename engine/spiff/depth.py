@@ -8,6 +8,7 @@ iterator in the library takes its default from these constructors, so we lift th
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator
@@ -15,7 +16,7 @@ from SpiffWorkflow.util.task import TaskIterator
 UNBOUNDED = sys.maxsize
 
 
-def _lift(cls: type) -> None:
+def _lift(cls: Any) -> None:  # a SpiffWorkflow iterator class (untyped): its __init__ defaults are rewritten
     init = cls.__init__
     names = init.__code__.co_varnames[1 : init.__code__.co_argcount]
     defaults = list(init.__defaults__ or ())

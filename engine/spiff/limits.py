@@ -12,6 +12,7 @@ import ast
 import math
 import os
 import resource
+from collections.abc import Callable
 from typing import Any
 
 from RestrictedPython import RestrictingNodeTransformer
@@ -69,8 +70,9 @@ def guarded_lshift(left: Any, right: Any) -> Any:
 
 GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
 GLOBALS = {"_pow_": guarded_pow, "_mul_": guarded_mul, "_lshift_": guarded_lshift}
-_FOLD = {ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.LShift: guarded_lshift,
-         ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b}
+_FOLD: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.LShift: guarded_lshift,
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b}
 
 
 class _NotConstant(Exception):

@@ -33,7 +33,7 @@ class RuleTaskParser(CamundaTaskParser):
         return node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") or node.get("calledDecisionId")
 
     def create_task(self) -> RuleTask:
-        ref = self.get_decision_ref(self.node)
+        ref = self.get_decision_ref(self.node) or ""
         if not ref:
             self.raise_validation_exception("A business rule task needs camunda:decisionRef")
         return RuleTask(self.spec, self.bpmn_id, decision_ref=ref, **self.bpmn_attributes)

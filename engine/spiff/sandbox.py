@@ -91,8 +91,8 @@ def _refuse_constant_bombs(source: str, mode: str) -> None:
 def compile_expression(expression: str) -> CodeType:
     _refuse_constant_bombs(expression, "eval")
     result = compile_restricted_eval(expression, SCRIPT_FILENAME, policy=limits.LimitingTransformer)
-    if result.errors:
-        raise ScriptRejected("; ".join(result.errors))
+    if result.errors or result.code is None:
+        raise ScriptRejected("; ".join(result.errors) or "the expression did not compile")
     return result.code
 
 
@@ -119,8 +119,8 @@ def compile_script(script: str) -> CodeType:
             raise ScriptRejected(f"line {node.lineno}: imports are not allowed in diagram scripts")
     _refuse_constant_bombs(script, "exec")
     result = compile_restricted_exec(script, SCRIPT_FILENAME, policy=limits.LimitingTransformer)
-    if result.errors:
-        raise ScriptRejected("; ".join(result.errors))
+    if result.errors or result.code is None:
+        raise ScriptRejected("; ".join(result.errors) or "the script did not compile")
     return result.code
 
 

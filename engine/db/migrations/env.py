@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from engine.db import (  # noqa: F401 - their tables belong to the same metadata
     catalogue,
@@ -21,7 +21,10 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("no database URL: set sqlalchemy.url or pass a connection")
+        engine = create_engine(url, poolclass=pool.NullPool)
         with engine.connect() as connection:
             _run(connection)
         engine.dispose()
@@ -29,7 +32,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
