@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import NamedTuple
+
+# FEEL names may contain spaces ("Applicant Age"). Which ones a file uses is known only from the file itself
+# (its input data, decisions and outputs): parse.py sets them here while it compiles that file.
+KNOWN_NAMES: ContextVar[frozenset[str]] = ContextVar("feel_known_names", default=frozenset())
 
 
 class FeelError(Exception):
@@ -89,4 +94,27 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, m.group(), pos))
         pos = m.end()
     tokens.append(Token("eof", "", n))
-    return tokens
+    known = KNOWN_NAMES.get()
+    return _join_known_names(tokens, known) if known else tokens
+
+
+def _join_known_names(tokens: list[Token], known: frozenset[str]) -> list[Token]:
+    """Consecutive name tokens that spell a known multi-word name become one name token (longest first)."""
+    longest = max((len(name.split()) for name in known), default=1)
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        joined = None
+        if tokens[i].kind == "name":
+            for size in range(min(longest, len(tokens) - i), 1, -1):
+                words = tokens[i:i + size]
+                if all(t.kind == "name" for t in words) and " ".join(t.value for t in words) in known:
+                    joined = Token("name", " ".join(t.value for t in words), tokens[i].pos)
+                    i += size
+                    break
+        if joined is None:
+            out.append(tokens[i])
+            i += 1
+        else:
+            out.append(joined)
+    return out

@@ -11,7 +11,7 @@ from .errors import DmnParseError, Problem
 from .expr import Expr, const
 from .feel import compile_expression, compile_unary_tests, compile_value_list
 from .hitpolicy import AGGREGATIONS, HIT_POLICIES, ORDERED_BY_OUTPUT, normalize_hit_policy
-from .lexer import FeelError
+from .lexer import KNOWN_NAMES, FeelError
 from .model import Decision, DmnModel, Getter, Input, Output, Rule
 from .values import coercer_for, feel_text
 
@@ -79,6 +79,28 @@ def parse_dmn(xml: bytes) -> DmnModel:
         )
     builder = _Builder(ns)
     builder.check_language(root, None, None, None)
+    token = KNOWN_NAMES.set(_names_with_spaces(root, ns))
+    try:
+        return _build(root, ns, builder)
+    finally:
+        KNOWN_NAMES.reset(token)
+
+
+_MULTI_WORD = re.compile(r"^[^\W\d]\w*(\s+\w+)+$")
+
+
+def _names_with_spaces(root: Any, ns: str) -> frozenset[str]:
+    """Multi-word names the file declares: input data, decisions and their variables, outputs, and input
+    expressions that are a bare name ("Applicant Age")."""
+    found = set()
+    for el in root.iter(f"{{{ns}}}inputData", f"{{{ns}}}decision", f"{{{ns}}}variable", f"{{{ns}}}output"):
+        found.add(el.get("name") or "")
+    for el in root.iter(f"{{{ns}}}inputExpression"):
+        found.add(" ".join((el.findtext(f"{{{ns}}}text") or "").split()))
+    return frozenset(" ".join(n.split()) for n in found if _MULTI_WORD.match(" ".join(n.split())))
+
+
+def _build(root: Any, ns: str, builder: _Builder) -> DmnModel:
     decisions: dict[str, Decision] = {}
     requirements: dict[str, list[str]] = {}
     seen_ids: set[str] = set()

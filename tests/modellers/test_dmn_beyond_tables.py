@@ -59,3 +59,12 @@ def test_business_rule_task_runs_the_drd_over_http(api: Api) -> None:
     events = api.get(f"/instances/{inst['id']}/audit", "heidi").json["events"]
     evaluated = [e for e in events if e["type"] == "decision.evaluated"]
     assert evaluated and evaluated[0]["element_id"] == "n0"
+
+
+def test_feel_names_with_spaces_across_a_drd() -> None:
+    model = parse_dmn((FIXTURES / "names_with_spaces.dmn").read_bytes())
+    # TCK shape: inputNode "Applicant Age", resultNode "Risk Message"
+    for age, expected in ((Decimal(20), "risk is high"), (Decimal(40), "risk is low")):
+        result = model.evaluate("message", {"Applicant Age": age})
+        assert result.outputs == {"Risk Message": expected}
+    assert model.evaluate("category", {"Applicant Age": Decimal(30)}).outputs == {"Risk Category": "low"}

@@ -176,7 +176,7 @@ def test_all_problems_in_a_file_are_reported_together() -> None:
             R(['"low"'], ['"P3"'], id="r3"),
         ],
     )
-    other = Table("other", [In("x y z")], [Out("o")], [R(["-"], ["1"], id="ok")])
+    other = Table("other", [In("x y + z")], [Out("o")], [R(["-"], ["1"], id="ok")])
     problems = problems_of(dmn(bad, other))
     located = {(p.decision_id, p.rule_id, p.cell) for p in problems}
     assert located == {
@@ -184,7 +184,7 @@ def test_all_problems_in_a_file_are_reported_together() -> None:
         ("priority", "r2", "input 1 (impact)"),
         ("priority", "r2", "output 1 (priority)"),
         ("priority", "r3", None),
-        ("other", None, "input 1 (x y z)"),
+        ("other", None, "input 1 (x y + z)"),
     }
     by_cell = {(p.rule_id, p.cell): p.message for p in problems}
     assert by_cell[("r1", "input 2 (urgency)")].startswith('unsupported FEEL "foo(1)"')
