@@ -109,3 +109,22 @@ def test_old_password_hashes_keep_working_and_are_upgraded(api: Api) -> None:
         stored = uow.session.execute(select(User.password_hash).where(User.username == "carol")).scalar_one()
     assert stored.startswith("scrypt$16384$8$1$") and stored != old
     assert _sign_in_token(api, "carol").status_code == 201
+
+
+def test_an_unknown_name_costs_the_same_scrypt_work_as_a_wrong_password(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Timing is not measured in tests; what makes it equal is: the same scrypt call, with the same parameters."""
+    import hashlib
+
+    calls: list[tuple[int, int, int]] = []
+    real = hashlib.scrypt
+
+    def counting(password: bytes, **kw):  # type: ignore[no-untyped-def]
+        calls.append((kw["n"], kw["r"], kw["p"]))
+        return real(password, **kw)
+
+    monkeypatch.setattr(users.hashlib, "scrypt", counting)
+    assert _sign_in_token(api, "alice", "wrong").status_code == 401
+    wrong_password = list(calls)
+    calls.clear()
+    assert _sign_in_token(api, "no-such-user", "wrong").status_code == 401
+    assert calls == wrong_password == [(2**14, 8, 1)]
