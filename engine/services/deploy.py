@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import func, select
 
 from engine import clock
@@ -176,6 +177,15 @@ def _check_bundle(uow: UnitOfWork, bundle: Bundle, key: str | None = None) -> Ch
     return Checked(pm, spec, subs, models, bundled_decisions, spec_dict, warnings, resolved.calls)
 
 
+def xml_text(bundle: Bundle) -> str:
+    """The diagram as stored text: as sent when it is UTF-8, else re-serialized without its (now wrong)
+    encoding declaration."""
+    try:
+        return bundle.bpmn.decode("utf-8")
+    except UnicodeDecodeError:
+        return etree.tostring(parse_xml(bundle.bpmn, bundle.filename), encoding="unicode")
+
+
 def bundle_sha(bundle: Bundle) -> str:
     return hashlib.sha256(bundle.bpmn + b"".join(d.xml for d in bundle.dmn)).hexdigest()
 
@@ -194,7 +204,7 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
         events.extend(decisions.store_decisions(uow, dmn, model, actor, bundle.origin, bundle.comment))
     version = (previous.version if previous else 0) + 1
     row = ProcessVersion(
-        key=pm.id, version=version, name=pm.name, bpmn_xml=bundle.bpmn.decode("utf-8"), sha256=sha,
+        key=pm.id, version=version, name=pm.name, bpmn_xml=xml_text(bundle), sha256=sha,
         spec_json=json.dumps(checked.spec_dict or serializer.spec_to_dict(spec, subs)),
         meta_json=json.dumps({**pm.to_dict(), "calls": checked.calls}),
         deployed_by=actor.username, deployed_at=clock.now(), origin=bundle.origin,

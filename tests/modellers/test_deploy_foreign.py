@@ -107,3 +107,14 @@ def test_no_upload_gets_a_500(api: Api) -> None:
             if resp.status_code >= 400:
                 for problem in resp.json["error"]["details"].get("problems", []):
                     assert not REPR.search(problem["message"]), (path.name, problem["message"])
+
+
+def test_a_latin1_file_deploys_and_keeps_its_names(api: Api) -> None:
+    xml = (FIXTURES / "bpmnio_lanes.bpmn").read_text().replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+    xml = xml.replace('name="Pack the goods"', 'name="Emballer les marchandises à expédier"')
+    body = deployed(api, "bpmnio_order", xml.encode("latin-1"))
+    assert body["version"] == 1
+    inst = _start(api, "bpmnio_order")
+    assert inst["tasks"][0]["name"] == "Emballer les marchandises à expédier"
+    resp = upload(api, "bpmnio_order", b"\xff\xfe\x00garbage")
+    assert resp.status_code == 422
