@@ -213,7 +213,7 @@ def status(as_json: bool) -> None:
     click.echo(f"due timers: {result['due_timers']}")
     click.echo(f"undelivered messages: {result['undelivered_messages']}")
     click.echo(f"errored instances: {result['errored_instances']}")
-    for w in result["workers"]:  # type: ignore[union-attr]
+    for w in result["workers"]:
         click.echo(f"worker {w['worker']}: {'alive' if w['alive'] else 'silent'} (seen {w['seen_at']})")
 
 

@@ -19,7 +19,7 @@ from engine.services.actors import Actor
 MAX_EXAMPLES = 1000
 
 
-def _model(xml: str | bytes, key: str) -> DmnModel:
+def _model(xml: Any, key: str) -> DmnModel:
     if not isinstance(xml, str | bytes) or not xml:
         raise BadRequest("send the table's DMN XML as 'dmn'", fields={"dmn": "missing"})
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
@@ -74,7 +74,7 @@ def _case_view(case: Any, result: CaseResult) -> dict[str, Any]:
             "messages": [p.message for p in result.problems]}
 
 
-def check(actor: Actor, key: str, xml: str | bytes, examples: Any) -> dict[str, Any]:
+def check(actor: Actor, key: str, xml: Any, examples: Any) -> dict[str, Any]:
     """Runs every example against the edited table; returns each case's outcome, and the table's columns."""
     policy.require(actor, "deploy")
     model = _model(xml, key)
@@ -85,7 +85,7 @@ def check(actor: Actor, key: str, xml: str | bytes, examples: Any) -> dict[str, 
             "examples": results, "passed": len(results) - failed, "failed": failed}
 
 
-def preview(actor: Actor, key: str, xml: str | bytes, inputs: Any) -> dict[str, Any]:
+def preview(actor: Actor, key: str, xml: Any, inputs: Any) -> dict[str, Any]:
     """What the edited table answers for `inputs`: the matched rules, the outputs and the explanation. A table
     that cannot answer (a UNIQUE table with two hits, say) is an answer too: `error` says why."""
     policy.require(actor, "deploy")

@@ -9,6 +9,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
@@ -181,7 +182,7 @@ def _wait(seconds: float, stop: object | None) -> bool:
     return False
 
 
-def status(db: Database) -> dict[str, object]:
+def status(db: Database) -> dict[str, Any]:
     with unit_of_work(db, readonly=True) as uow:
         now = clock.now()
         s = uow.session

@@ -33,4 +33,4 @@ def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
 @act_required("administer")
 def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    return jsonify(admin.reassign_task(db(), actor(), task_id, body.get("username"), body.get("reason")))
+    return jsonify(admin.reassign_task(db(), actor(), task_id, body.get("username") or "", body.get("reason") or ""))

@@ -18,7 +18,7 @@ def health():  # type: ignore[no-untyped-def]
     with db().engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     status = timers.status(db())
-    alive = [w for w in status["workers"] if w["alive"]]  # type: ignore[union-attr]
+    alive = [w for w in status["workers"] if w["alive"]]
     # Due timers that nobody fired for a while mean no worker is running (or all are stuck): say so.
     stalled = status["stalled_timers"]
     return jsonify({"status": "stalled" if stalled else "ok", "database": "ok", "workers_alive": len(alive),

@@ -66,9 +66,11 @@ def change_calendar_page():  # type: ignore[no-untyped-def]
 
     def link(**changes: Any) -> str:
         args = {"view": view, "date": anchor.isoformat(), **{k: v for k, v in chosen.items() if v}, **changes}
-        return url_for("ui.change_calendar_page", **{k: v for k, v in args.items() if v})
+        given: dict[str, Any] = {k: v for k, v in args.items() if v}
+        return url_for("ui.change_calendar_page", **given)
 
-    feed = url_for("api.calendar_feed", **{k: v for k, v in chosen.items() if v})
+    feed_args: dict[str, Any] = {k: v for k, v in chosen.items() if v}
+    feed = url_for("api.calendar_feed", **feed_args)
     return render_template("change_calendar.html", view=view, weeks=weeks, items=items, flagged=flagged,
                            services=services, cis=cis, chosen=chosen, anchor=anchor, first=first,
                            last=after - timedelta(days=1), link=link, prev_anchor=prev_anchor,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import render_template, request, url_for
 
@@ -38,7 +40,11 @@ def dashboard():  # type: ignore[no-untyped-def]
     first, last_day = period.start.date(), (period.end - timedelta(days=1)).date()
 
     def drill(figure: str) -> str:
-        return url_for("ui.dashboard_records", figure=figure, **{"from": first.isoformat(), "to": last_day.isoformat()})
+        window: dict[str, Any] = {"from": first.isoformat(), "to": last_day.isoformat()}
+        return url_for("ui.dashboard_records", figure=figure, **window)
+
+    def breakdown_link(b: Any) -> Callable[[str], str]:
+        return lambda value: drill(f"breakdown:{b.process}:{b.field}:{value}")
 
     charts_svg = {
         "priority": charts.bars(board.open_by_priority, "Open records by priority", empty="No open records",
@@ -50,7 +56,7 @@ def dashboard():  # type: ignore[no-untyped-def]
     }
     breakdowns = [(b, charts.bars(b.rows, f"{b.process_name} by {b.field}",
                                   empty=f"No {b.process_name.lower()} records in this period",
-                                  link=lambda v, b=b: drill(f"breakdown:{b.process}:{b.field}:{v}")))
+                                  link=breakdown_link(b)))
                   for b in board.breakdowns]
     return render_template("dashboard.html", board=board, charts=charts_svg, breakdowns=breakdowns,
                            start=first, end=last_day, quick=QUICK, problem=problem, drill=drill), (

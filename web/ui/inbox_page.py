@@ -34,7 +34,7 @@ def inbox():  # type: ignore[no-untyped-def]
                            sort_link=_sort_link(box, args)), (400 if problem else 200)
 
 
-def _sort_link(box: inbox_view.InboxView, args: dict[str, str]) -> Any:
+def _sort_link(box: inbox_view.InboxView, args: dict[str, Any]) -> Any:
     def link(column: str) -> str:
         current = box.sort.lstrip("-")
         reverse = box.sort.startswith("-")
