@@ -6,8 +6,8 @@
   holds, so it would wait forever in nobody's inbox;
 - no_default: a gateway that chooses by conditions without a default flow: when no condition holds, the record
   stops in error;
-- timer_without_escalation: a boundary timer whose path reaches no task, message or escalation, so nobody learns
-  that the time passed.
+- timer_without_escalation: a boundary timer whose path reaches no task, message, escalation or declared
+  notification, so nobody learns that the time passed.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _defaults(pm: ProcessMeta, nodes: dict[str, etree._Element], outgoing: dict[
 
 
 def _tells(el: ElementMeta, node: etree._Element | None) -> bool:
-    if el.kind in TELLS_KINDS:
+    if el.kind in TELLS_KINDS or el.properties.get("notification"):  # a declared notification tells people
         return True
     return node is not None and any(node.find(f"bpmn:{d}", NS) is not None for d in TELLS_DEFINITIONS) \
         and el.kind in ("intermediateThrowEvent", "endEvent")

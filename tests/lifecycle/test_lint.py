@@ -79,6 +79,11 @@ def test_timer_without_an_escalation_path() -> None:
     message = ('<bpmn:message id="m" name="sla.breached"/>' + chain("p", [user_task(0)], extra=timer("n0", "tell")
                + '<bpmn:endEvent id="tell"><bpmn:messageEventDefinition messageRef="m"/></bpmn:endEvent>'))
     assert ("t", "timer_without_escalation") not in lint(_moved(message))
+    notifies = chain("p", [user_task(0)], extra=timer("n0", "told") + (
+        '<bpmn:endEvent id="told"><bpmn:extensionElements><camunda:properties>'
+        '<camunda:property name="notification" value="stakeholder_update"/>'
+        '</camunda:properties></bpmn:extensionElements></bpmn:endEvent>'))
+    assert ("t", "timer_without_escalation") not in lint(notifies)
 
 
 def _moved(xml: str) -> str:
