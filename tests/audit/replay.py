@@ -213,10 +213,16 @@ def _auto_values(fields: list[Any], choices: dict[str, Any], used: Counter[str])
                 used[f.id] += 1
             values[f.id] = pick
         elif f.required:
-            values[f.id] = {"boolean": False, "date": date.today().isoformat(),
+            values[f.id] = {"boolean": False, "date": date.today().isoformat(), "datetime": _window_time(f.id),
                             "long": int(f.min if f.min is not None else 1),
                             "enum": f.default or (f.options[0]["id"] if f.options else "")}.get(f.type, "x")
     return values
+
+
+def _window_time(field_id: str) -> str:
+    """Tomorrow evening; a field named as an end is an hour after the start."""
+    day = (date.today() + timedelta(days=1)).isoformat()
+    return f"{day}T23:00" if "end" in field_id else f"{day}T22:00"
 
 
 def _actor_for(task: dict[str, Any], starter: Actor) -> Actor:
