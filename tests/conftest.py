@@ -24,12 +24,14 @@ PG_URL = os.environ.get("ITSMFLOW_TEST_POSTGRES_URL", "")
 ALICE = Actor("alice", frozenset({"service_desk", "requester"}))
 BOB = Actor("bob", frozenset({"resolver", "requester"}))
 CAROL = Actor("carol", frozenset({"change_manager", "requester"}))
+CORA = Actor("cora", frozenset({"change_manager", "requester"}))  # a second change manager
 DAVE = Actor("dave", frozenset({"cab", "requester"}))
 ERIN = Actor("erin", frozenset({"implementer", "requester"}))
 FRANK = Actor("frank", frozenset({"release_manager", "requester"}))
 GRACE = Actor("grace", frozenset({"process_owner", "requester"}))
 HEIDI = Actor("heidi", frozenset({"auditor", "requester"}))
 IVAN = Actor("ivan", frozenset({"requester"}))
+SAM = Actor("sam", frozenset({"executive_sponsor", "requester"}))
 ADMIN = Actor("admin", frozenset({"admin", "requester"}))
 
 

@@ -20,6 +20,7 @@ DEFAULT_SUMMARY_FIELDS = ("summary", "title")
 PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 OPTION_PROPERTY = re.compile(r"^start\.([a-z][a-z0-9_-]*)\.(label|intro|fields|set|defaults|via|via_set|order)$")
 KNOWN = {"record_kind", "key_prefix", "key_prefix_field", "key_prefixes", "summary_field", "team", "start_roles",
+         "start_fields", "server_fields", "linked_records", "separation_of_duties", "routing_facts",
          "dashboard_records", "dashboard_first_line", "dashboard_reopened", "dashboard_breakdown",
          "approver_roles", "approval_not_needed", "ci_field", "window_fields", "approved_field", *DEFAULT_FIELDS}
 
@@ -75,6 +76,11 @@ class Declarations:
     roles: frozenset[str] = frozenset()  # every role the diagram routes work to, and the team
     approvals: frozenset[str] = frozenset()
     start_roles: tuple[str, ...] = ()
+    start_fields: tuple[str, ...] = ()  # accepted at a start besides the start form's fields
+    server_fields: tuple[str, ...] = ()  # computed by the server: never accepted from a start or a form
+    linked_records: tuple[str, ...] = ()  # fields holding another record's business key (link_facts.py)
+    separation_of_duties: str | None = None  # the decision table saying who may not approve (policy.py)
+    routing_facts: tuple[str, ...] = ()  # fields the routing tables read: whoever sets them may not approve
     start_form: tuple[FormField, ...] = ()
     start_options: tuple[StartOption, ...] = ()
     measures: Measures = Measures()
@@ -104,6 +110,26 @@ class Declarations:
             if isinstance(value, str) and value.strip():
                 return value.strip()
         return ""
+
+    def accepted_start_fields(self) -> frozenset[str] | None:
+        """The data fields a direct start may give: the start form's, the declared start fields, the party
+        fields and the values its start options set. None when the process declares neither a start form nor
+        start fields (it accepts any)."""
+        if not self.start_form and not self.start_fields:
+            return None
+        fixed = {name for o in self.start_options for name in o.fixed}  # what its own start options set
+        return frozenset({f.id for f in self.start_form} | set(self.start_fields) | set(self.party_fields) | fixed)
+
+    def refused_start_fields(self, data: dict[str, Any]) -> dict[str, str]:
+        """Start data fields this process does not accept, each with the reason."""
+        accepted = self.accepted_start_fields()
+        refused = {}
+        for name in data:
+            if name in self.server_fields:
+                refused[name] = "is decided by the server from the facts; a start may not give it"
+            elif accepted is not None and name not in accepted:
+                refused[name] = f"is not a start field of {self.key} (accepted: {', '.join(sorted(accepted))})"
+        return refused
 
     def role_for_approver(self, value: Any) -> str:
         """A decision's `approver` output -> the role that must approve (the value itself when not mapped)."""
@@ -199,7 +225,9 @@ def problems(meta: ProcessMeta, known_roles: tuple[str, ...] | None = None) -> l
     """Deploy-time problems with the declarations, each as {"element_id", "message"}."""
     found: list[str] = []
     decl = _read(meta, found)
-    for name, _ in meta.properties:
+    for name, value in meta.properties:
+        if name.startswith("deviation.") and (not re.match(r"^deviation\.[a-z][a-z0-9_]*$", name) or "=>" not in value):
+            found.append(f"process property {name!r} must be deviation.<kind> = <field=value, ...> => <requirement>")
         if name not in KNOWN and not OPTION_PROPERTY.match(name) and name.startswith("start."):
             found.append(f"process property {name!r} is not start.<option>.(label|intro|fields|set|defaults|via"
                          "|via_set|order)")
@@ -220,6 +248,11 @@ def problems(meta: ProcessMeta, known_roles: tuple[str, ...] | None = None) -> l
             if role not in known_roles:
                 found.append(f"role {role!r} is not a role (roles: {', '.join(known_roles)})")
     result = [{"element_id": meta.id, "message": message} for message in found]
+    for el in meta.elements.values():
+        for fld in el.form:
+            if fld.id in decl.server_fields:
+                result.append({"element_id": el.id, "message": f"form field {fld.id!r} is a server field "
+                               "(server_fields): the server decides it, no form may ask for it"})
     for el in _start_events(meta):
         for fld in el.form:
             result.extend({"element_id": el.id, "message": m} for m in check_definition(fld))
@@ -239,6 +272,10 @@ def _read(meta: ProcessMeta, problems: list[str]) -> Declarations:
     if not start_roles:
         start_roles = next((_list(el.properties["start_roles"]) for el in starts if el.properties.get("start_roles")),
                            ())
+    start_fields = _list(props.get("start_fields", ""))
+    if not start_fields:
+        start_fields = next((_list(el.properties["start_fields"]) for el in starts
+                             if el.properties.get("start_fields")), ())
     start_form = next((tuple(el.form) for el in starts if el.form), ())
     summary = _list(props["summary_field"]) if "summary_field" in props else DEFAULT_SUMMARY_FIELDS
     return Declarations(
@@ -250,7 +287,12 @@ def _read(meta: ProcessMeta, problems: list[str]) -> Declarations:
         priority_field=_field_name(props, "priority_field"), service_field=_field_name(props, "service_field"),
         summary_fields=summary, team=team, roles=frozenset(roles),
         approvals=frozenset(el.id for el in meta.elements.values() if el.is_human and el.is_approval),
-        start_roles=start_roles, start_form=start_form, start_options=_options(meta, problems),
+        start_roles=start_roles, start_fields=start_fields,
+        server_fields=_list(props.get("server_fields", "")), start_form=start_form,
+        linked_records=_list(props.get("linked_records", "")),
+        separation_of_duties=props.get("separation_of_duties", "").strip() or None,
+        routing_facts=_list(props.get("routing_facts", "")),
+        start_options=_options(meta, problems),
         measures=_measures(props, meta.properties, problems),
         approver_roles={k: str(v) for k, v in _pairs(props.get("approver_roles", ""), problems,
                                                      "approver_roles").items()},

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 FIELD_TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
-CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength", "after")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class FormField:
     secret: bool = False
     # What the diagram declared that could not be read (a `min` that is not a number): refused at deploy.
     unreadable: list[str] = field(default_factory=list)
+    after: str | None = None  # cross-field check: a date on or after the named field's (this form or the record)
 
     def to_dict(self) -> dict[str, Any]:
         dct = asdict(self)
@@ -105,9 +106,15 @@ def _is_blank(raw: Any) -> bool:
 
 
 def validate_submission(
-    fields: list[FormField], submitted: dict[str, Any]
+    fields: list[FormField], submitted: dict[str, Any], record: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Returns (typed values, errors by field id). Read-only and unknown keys are ignored, never stored."""
+    """Returns (typed values, errors by field id). Read-only and unknown keys are ignored, never stored.
+
+    A field the submission leaves out keeps the record's earlier value (it is not in the values), unless it is
+    required. A yes/no question left out is never silently answered: it keeps the record's earlier answer, takes
+    the default the diagram declares, or is refused. Cross-field checks (`after`) compare with the submitted
+    value of the other field, else the record's."""
+    record = record or {}
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for fld in fields:
@@ -119,15 +126,31 @@ def validate_submission(
                 errors[fld.id] = "is required"
             continue
         if raw is None and fld.type == "boolean":
-            if fld.required:
-                errors[fld.id] = "is required"
+            if fld.required or (fld.id not in record and fld.default in (None, "")):
+                errors[fld.id] = "is required: answer true or false"
                 continue
-            raw = False
+            if fld.id in record:
+                continue  # keeps the earlier answer
+            raw = fld.default
         try:
             values[fld.id] = _coerce(fld, raw)
         except ValueError as exc:
             errors[fld.id] = str(exc)
+    by_id = {f.id: f for f in fields}
+    for fld in fields:
+        if fld.after and fld.id in values and fld.id not in errors:
+            other = values.get(fld.after, record.get(fld.after))
+            if isinstance(other, str) and other and _before(str(values[fld.id]), other):
+                label = by_id[fld.after].label if fld.after in by_id else fld.after
+                errors[fld.id] = f"must be on or after {label} ({other})"
     return values, errors
+
+
+def _before(value: str, other: str) -> bool:
+    try:
+        return parse_instant(value) < parse_instant(other)
+    except ValueError:
+        return False
 
 
 def check_definition(fld: FormField) -> list[str]:
@@ -144,6 +167,9 @@ def check_definition(fld: FormField) -> list[str]:
         problems.append(f"form field {fld.id!r}: minlength {fld.minlength} is greater than maxlength {fld.maxlength}")
     if fld.type == "enum" and not fld.options:
         problems.append(f"enum form field {fld.id!r} has no values")
+    if fld.after is not None and (fld.type not in ("date", "datetime") or not fld.after.isidentifier()):
+        problems.append(f"form field {fld.id!r}: the after check needs a date or datetime field and another "
+                        "field's id")
     if fld.default not in (None, "") and fld.type in FIELD_TYPES:
         try:
             _coerce(fld, fld.default)

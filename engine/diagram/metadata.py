@@ -156,6 +156,8 @@ def _constraint(fld: FormField, name: str, config: str | None) -> None:
         setattr(fld, name, (config or "true").strip().lower() != "false")
     elif config is None or not config.strip():
         fld.unreadable.append(f"constraint {name!r} needs a value (config)")
+    elif name == "after":
+        fld.after = config.strip()
     elif name in ("min", "max"):
         try:
             number = float(config)

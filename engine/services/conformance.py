@@ -9,6 +9,10 @@ The rules (docs/audit.md explains each and why it is sound):
   not done by a holder of, the role that the decision demanded;
 - self_approval: an approval completed by the record's requester (starter, `requester` or `reporter`, as the
   trail knew them at that moment);
+- self_approval also covers the process's separation-of-duties table (engine/services/duties.py): an approval by
+  the record's assessor, implementer or whoever set its routing facts;
+- class_not_matching_facts and the kinds a process declares as `deviation.<kind>`: engine/services/
+  conformance_rights.py;
 - sla_breach_unescalated: a human task completed after its due time while none of its boundary timers fired;
 - data_edited: an administrator changed the record's data (admin.data_edited), with the reason given.
 """
@@ -29,6 +33,7 @@ from engine.db.models import AuditEvent, ProcessInstance, ProcessVersion
 from engine.diagram import declarations
 from engine.diagram.declarations import Declarations
 from engine.diagram.metadata import ProcessMeta
+from engine.services import conformance_rights, duties
 
 RULES = {
     "task_not_made_ready": "a task was completed that the model did not make ready",
@@ -37,6 +42,7 @@ RULES = {
     "self_approval": "the requester approved their own record",
     "sla_breach_unescalated": "a task finished after its due time and its escalation timer never fired",
     "data_edited": "an administrator edited the record's data",
+    "class_not_matching_facts": "a value the tables decide (such as the change class) is not what they decided",
 }
 REQUESTER_KEYS = ("requester", "reporter", "started_by")
 BATCH = 200
@@ -151,6 +157,9 @@ class Replay:
         self.demand: dict[str, Any] | None = None  # the latest decision naming an approver
         self.gated_reported = False
         self.load: Callable[[int], Model] | None = None  # another version's model, for a migrated instance
+        self.uow: UnitOfWork | None = None  # to ask the separation-of-duties table
+        self.decided: dict[str, Any] = {}  # the last value each decision output took
+        self.approved_roles: set[str] = set()
 
     def flag(self, rule: str, ev: Ev, message: str, **details: Any) -> None:
         self.found.append(Deviation(rule, message, self.inst.id, self.inst.business_key, self.inst.process_key,
@@ -199,6 +208,7 @@ class Replay:
 
     def on_decision_evaluated(self, ev: Ev) -> None:
         outputs = (ev.data.get("evaluation") or {}).get("outputs") or {}
+        self.decided.update(outputs)
         if "approver" not in outputs:
             return
         approver = outputs["approver"]
@@ -212,6 +222,15 @@ class Replay:
                        "roles": sorted({decl.role_for_approver(v) for v in values})}
 
     def on_instance_completed(self, ev: Ev) -> None:
+        data = json.loads(self.inst.data_json or "{}")
+        for name, held, decided in conformance_rights.decided_mismatches(self.model.declarations, self.decided, data):
+            self.flag("class_not_matching_facts", ev, f"{name} is {held!r}, but " + (
+                f"the tables decided {decided!r}" if decided is not None else "no table ever decided it"),
+                field=name, held=held, decided=decided)
+        for rule in conformance_rights.declared(self.model.meta):
+            why = conformance_rights.unmet(rule, data, self.approved_roles)
+            if why:
+                self.flag(rule.kind, ev, f"{rule.kind.replace('_', ' ')}: {why} ({rule.text})", declared=rule.text)
         if self.demand and self.demand["required"] and not self.demand["approved"]:
             self.flag("approval_skipped", ev, f"decision {self.demand['decision']} (seq {self.demand['seq']}) "
                       f"demanded approval by {self.demand['approver']}, and the record completed without one",
@@ -235,9 +254,16 @@ class Replay:
 
     def check_approval(self, ev: Ev) -> None:
         self.approvals_done += 1
+        if (ev.data.get("form") or {}).get("approved") is not False:
+            self.approved_roles |= set(ev.data.get("roles") or [])
         if ev.actor in self.requesters - {"system"}:
             self.flag("self_approval", ev, f"{ev.actor} approved {ev.element_id} of their own record",
                       requesters=sorted(self.requesters - {"system"}))
+        elif self.uow is not None and self.model.declarations.separation_of_duties:
+            verdict = duties.judge(self.uow, self.inst.id, ev.actor, ev.element_id or "", before_seq=ev.seq)
+            if not verdict.allowed:
+                self.flag("self_approval", ev, f"{ev.actor} approved {ev.element_id}: {verdict.reason}",
+                          relation=verdict.relation)
         demand = self.demand
         if demand is None or demand["approved"]:
             return
@@ -314,6 +340,7 @@ def report(uow: UnitOfWork, process: str | None = None, start: datetime | None =
             first = moved.data.get("from_version_id") if moved is not None else None
             replay = Replay(inst, model_of(first if isinstance(first, int) else inst.process_version_id))
             replay.load = model_of
+            replay.uow = uow
             found.extend(replay.run(trail))
     found = [d for d in found if d.at is None or ((start is None or d.at >= start) and (end is None or d.at < end))]
     return sorted(found, key=lambda d: (d.seq or 0, d.rule))

@@ -70,9 +70,9 @@ class Applied:
 
 
 def _providers() -> tuple[Provider, ...]:
-    from engine.services import catalogue_facts, cmdb_facts
+    from engine.services import catalogue_facts, cmdb_facts, link_facts
 
-    return (catalogue_facts.provide, cmdb_facts.provide)
+    return (catalogue_facts.provide, cmdb_facts.provide, link_facts.provide)
 
 
 def apply(uow: UnitOfWork, process_key: str, meta: ProcessMeta, record: dict[str, Any],

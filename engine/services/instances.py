@@ -11,8 +11,8 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.db.models_external import ExternalTask
-from engine.errors import BadRequest, NotFound
-from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping
+from engine.errors import BadRequest, NotFound, ValidationFailed
+from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping, users
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.services.decisions import make_decider
@@ -41,7 +41,13 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
         raise NotFound(f"no process {process_key}")
     lv = specs.loaded(uow, row.id)
     decl = declared.of_version(uow, row.id)
-    policy.check_start(actor, decl)
+    if via is None:  # a message start is the diagram's own door: sent by a process, or posted by integrations
+        policy.check_start(actor, decl)
+        refused = decl.refused_start_fields(data)
+        if refused:
+            raise ValidationFailed(f"{len(refused)} start field(s) refused: {', '.join(sorted(refused))}",
+                                   fields=refused)
+        users.check_accounts(uow, {f: data.get(f) for f in decl.party_fields})
     applied = facts.apply(uow, process_key, lv.meta, {}, data, "start", strict=via is None)
     data = applied.values
     if via is not None and isinstance(via.get("payload"), dict) and applied.facts:

@@ -11,7 +11,8 @@ The rules:
   (EVERYONE, the requester lane) is offered only to that record's requester or reporter (its starter when it
   names neither), or to staff of the process's owning team.
 - A claimed task is completed by its holder only; an unclaimed one by those it is offered to. An approval
-  is never completed by one of the people the record is for (separation of duties).
+  is never completed by one of the people the record is for, nor by anyone the process's separation-of-duties
+  table excludes (its assessor, implementer, whoever set the routing facts).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, ProcessInstance, RecordParty, TaskCandidate
 from engine.diagram.declarations import Declarations
 from engine.errors import BadRequest, NotAllowed
-from engine.services import declared, parties
+from engine.services import declared, duties, parties
 from engine.services.actors import Actor
 
 EVERYONE = "requester"  # the role every account holds: a task for it belongs to the record's own people
@@ -237,9 +238,12 @@ def check_complete(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
 
 
 def check_separation_of_duties(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
-    """At the completion of an approval: the people the record is for may not approve it."""
-    if actor.username in parties.requesters(uow, task.instance_id):
-        raise NotAllowed("separation of duties: the requester may not approve their own record")
+    """At the completion of every approval: the process's separation-of-duties table (engine/services/duties.py)
+    decides, for each relation the person has to the record (requester, assessor, implementer, setter of routing
+    facts), whether they may approve. Relations are the person's: holding two roles is no way around them."""
+    verdict = duties.judge(uow, task.instance_id, actor.username, task.element_id)
+    if not verdict.allowed:
+        raise NotAllowed(f"separation of duties: {verdict.reason}")
 
 
 def task_actions(uow: UnitOfWork, actor: Actor, task: HumanTask) -> dict[str, bool]:

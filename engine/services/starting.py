@@ -80,6 +80,10 @@ class Started:
 def validate(opt: Option, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Typed start data from a form post (the option's fixed values on top) and errors by field."""
     values, errors = validate_submission(list(opt.fields), raw)
+    shown = {f.id for f in opt.fields}
+    for name in raw:
+        if name not in shown:
+            errors[name] = f"is not a field of {opt.label!r} (fields: {', '.join(sorted(shown))})"
     return {**values, **opt.option.fixed}, errors
 
 

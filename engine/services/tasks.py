@@ -12,7 +12,7 @@ from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from engine.services import facts, impact, knowledge, messages, policy, specs, stepping
+from engine.services import declared, facts, impact, knowledge, messages, policy, specs, stepping, users
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
@@ -162,10 +162,15 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         lv = specs.loaded(uow, inst.process_version_id)
         el = lv.meta.elements.get(task.element_id)
         fields = el.form if el else []
-        values, errors = validate_submission(fields, submitted)
+        record = json.loads(inst.data_json)
+        decl = declared.of_version(uow, inst.process_version_id)
+        values, errors = validate_submission(fields, submitted, record)
+        errors.update({k: "is decided by the server from the facts; a form may not give it"
+                       for k in submitted if k in decl.server_fields})
         if errors:
             raise ValidationFailed("some fields are not valid", fields=errors)
-        applied = facts.apply(uow, inst.process_key, lv.meta, json.loads(inst.data_json), values, "complete")
+        users.check_accounts(uow, {f: values[f] for f in decl.party_fields if f in values})
+        applied = facts.apply(uow, inst.process_key, lv.meta, record, values, "complete")
         seen = inst.revision
         runner, lv = stepping.restore(uow, inst)
         try:

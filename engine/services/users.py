@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from engine import clock
-from engine.db.database import Database, unit_of_work
+from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ApiToken, Role, User, UserRole
 from engine.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from engine.services import audit
@@ -26,6 +26,9 @@ DEMO_USERS = {
     "alice": ["service_desk"], "bob": ["resolver"], "carol": ["change_manager"], "dave": ["cab"],
     "erin": ["implementer"], "frank": ["release_manager"], "grace": ["process_owner"], "heidi": ["auditor"],
     "ivan": ["requester"], "admin": ["admin"],
+    # so that every path of the shipped processes can be finished without admin: a sponsor, a second CAB
+    # member and change manager (separation of duties), the problem team
+    "sam": ["executive_sponsor"], "dora": ["cab"], "pat": ["problem_team"], "cora": ["change_manager"],
 }
 DEMO_PASSWORD = "demo"
 _N, _R, _P = 2**14, 8, 1
@@ -120,6 +123,21 @@ def seed_demo_users(db: Database) -> list[str]:
         except Conflict:
             continue
     return created
+
+
+def check_accounts(uow: UnitOfWork, named: dict[str, object]) -> None:
+    """Fields naming people (requester, reporter) must name active accounts: refused with the field named.
+    A database with no accounts at all (the engine embedded without sign-in) keeps free-text names."""
+    wanted = {f: v for f, v in named.items() if v not in (None, "")}
+    if not wanted or uow.session.execute(select(User.id).limit(1)).first() is None:
+        return
+    names = {v for v in wanted.values() if isinstance(v, str)}
+    known = set(uow.session.execute(select(User.username).where(User.username.in_(sorted(names)),
+                                                                User.active.is_(True))).scalars())
+    errors = {f: f"must be the user name of an account; there is no user {v!r}" for f, v in wanted.items()
+              if not isinstance(v, str) or v not in known}
+    if errors:
+        raise ValidationFailed("people are named by their user name", fields=errors)
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:

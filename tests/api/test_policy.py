@@ -19,6 +19,7 @@ from web import create_app
 from web.config import Settings
 
 CHANGE = {"title": "Upgrade the VPN concentrator", "service": "vpn", "description": "firmware 9.2"}
+IVANS = {"process": "change", "data": {**CHANGE, "requester": "ivan"}}  # raised for ivan by a change manager
 ASSESS = {"estimated_hours": 2, "users_affected": 10, "critical_service": False}
 INCIDENT = {"summary": "Mail is down", "service": "mail", "impact": "high", "urgency": "high"}
 
@@ -63,7 +64,7 @@ def _ids(api: Api, user: str, scope: str) -> set[str]:
 def _returned_change(api: Api) -> tuple[str, dict[str, Any]]:
     """ivan's RFC, found not valid by the implementing team: "Revise or withdraw the RFC" waits in the
     requester lane."""
-    key = _ok(api.post("/records", "ivan", json={"option": "change", "data": CHANGE}), 201)["business_key"]
+    key = _ok(api.post("/instances", "carol", json=IVANS), 201)["business_key"]
     assert key.startswith("RFC-")
     _do(api, "erin", key, "assess", {"assessment": "invalid", "assessment_note": "no business case", **ASSESS})
     return key, _task(api, key, "revise_rfc")
@@ -100,7 +101,7 @@ def test_the_owning_team_may_do_a_requester_lane_task_on_the_requesters_behalf(w
 
 
 def test_clarification_goes_to_the_requester_only(world: Api) -> None:
-    key = _ok(world.post("/records", "ivan", json={"option": "change", "data": CHANGE}), 201)["business_key"]
+    key = _ok(world.post("/instances", "carol", json=IVANS), 201)["business_key"]
     _do(world, "erin", key, "assess", {"assessment": "clarify", "assessment_note": "which sites?", **ASSESS})
     clarify = _task(world, key, "consult_requester")
     assert clarify["roles"] == ["requester"]
@@ -114,7 +115,7 @@ def test_clarification_goes_to_the_requester_only(world: Api) -> None:
 
 
 def test_staff_see_the_records_of_their_roles_managers_and_auditors_all(world: Api) -> None:
-    rfc = _ok(world.post("/records", "ivan", json={"option": "change", "data": CHANGE}), 201)["business_key"]
+    rfc = _ok(world.post("/instances", "carol", json=IVANS), 201)["business_key"]
     inc = _ok(world.post("/instances", "ivan", json={"process": "response", "data": {"summary": "Printer"}}),
               201)["business_key"]
     seen = {u: {i["business_key"] for i in _ok(world.get("/instances", u))["instances"]}
@@ -186,7 +187,7 @@ def test_the_api_and_the_page_list_the_inbox_in_the_same_order(world: Api) -> No
 
 
 def test_separation_of_duties_and_start_roles(world: Api, db: Database) -> None:
-    key = _ok(world.post("/records", "carol", json={"option": "change", "data": CHANGE}), 201)["business_key"]
+    key = _ok(world.post("/instances", "carol", json={"process": "change", "data": CHANGE}), 201)["business_key"]
     _do(world, "erin", key, "assess", {"assessment": "valid", **ASSESS})
     _do(world, "erin", key, "schedule", {"change_window_start": "2026-12-05", "change_window_end": "2026-12-06"})
     _do(world, "erin", key, "prepare", {"backout_plan": "reflash", "risk_likelihood": 2, "risk_impact": 2})

@@ -108,7 +108,7 @@ def test_copies_of_the_shipped_processes_under_other_keys_work_as_the_originals(
     assert {p["key"] for p in ok(api.get("/processes", "ivan"))} == set(RENAMED.values())
     options = {o["ref"]: o for o in ok(api.get("/start-options", "ivan"))["options"]}
     assert options["incident"]["process"] == "intake"  # through the copy of triage, the declared front door
-    assert options["change"]["process"] == "rfc_flow"
+    assert options["change"]["process"] == "intake"  # a change too goes through the front door
 
     # An incident: raised by ivan, registered at intake, handed to service_calls, worked and closed.
     tri = ok(api.post("/records", "ivan", json={"option": "incident", "data": {
@@ -130,8 +130,9 @@ def test_copies_of_the_shipped_processes_under_other_keys_work_as_the_originals(
     assert closed["instance"]["status"] == "completed"
 
     # A change: requested by ivan, assessed, approved by the IT manager, handed to the release copy.
-    rfc = ok(api.post("/records", "ivan", json={"option": "change", "data": {
-        "title": "Upgrade the VPN", "service": "vpn", "description": "firmware 9.2"}}), 201)["business_key"]
+    rfc = ok(api.post("/instances", "cora", json={"process": "rfc_flow", "data": {
+        "title": "Upgrade the VPN", "service": "vpn", "description": "firmware 9.2", "requester": "ivan"}}),
+             201)["business_key"]
     assert re.fullmatch(r"RFC-\d{6}", rfc)
     work(api, "erin", rfc, "x_assess", {"assessment": "valid", "estimated_hours": 3, "users_affected": 49,
                                         "critical_service": False})

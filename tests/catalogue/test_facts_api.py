@@ -9,7 +9,7 @@ from tests.catalogue.conftest import CatalogueApi as Api
 from tests.catalogue.conftest import error
 
 RFC = {"title": "Add a Gift Aid field to donor records", "description": "HMRC asks for the declaration date",
-       "service": "donor-crm", "critical_service": False, "donor_facing": False}
+       "service": "donor-crm", "requester": "ivan"}
 
 
 def audit_of(api: Api, ref: str, kind: str) -> list[dict[str, Any]]:
@@ -31,29 +31,29 @@ def complete(api: Api, ref: str, element_id: str, user: str, data: dict[str, Any
 
 def test_a_change_on_a_donor_facing_service_routes_to_the_sponsor_whatever_the_form_says(cat_api: Api) -> None:
     api = cat_api
-    started = api.post("/instances", "ivan", json={"process": "change", "data": RFC})
+    # The flags are the catalogue's: a start may not say them at all.
+    said = error(api.post("/instances", "carol", json={"process": "change", "data": {
+        **RFC, "critical_service": False, "donor_facing": False}}), 422, "validation_failed")
+    assert set(said["details"]["fields"]) == {"critical_service", "donor_facing"}
+    started = api.post("/instances", "carol", json={"process": "change", "data": RFC})
     assert started.status_code == 201, started.json
     key = started.json["business_key"]
     record = started.json["data"]
     assert (record["donor_facing"], record["critical_service"], record["service_tier"]) == (True, True, 1)
     assert (record["service_name"], record["service_owner"]) == ("Donor CRM", "bob")
-    at_start = audit_of(api, key, "facts.overridden")
-    assert len(at_start) == 1 and at_start[0]["actor"] == "ivan"
-    said = {o["field"]: (o["said"], o["value"], o["source"]) for o in at_start[0]["data"]["overridden"]}
-    assert said == {"critical_service": (False, True, "start"), "donor_facing": (False, True, "start")}
-    assert at_start[0]["data"]["basis"]["catalogue"]["service"] == "donor-crm"
+    assert audit_of(api, key, "facts.overridden") == []  # nothing was said that the catalogue contradicts
 
-    # The implementer says it is no critical service: the catalogue says otherwise, and wins.
+    # The implementer says it is not donor-facing: the catalogue says otherwise, and wins.
     done = complete(api, key, "assess", "erin", {"assessment": "valid", "estimated_hours": 1, "users_affected": 5,
-                                                 "critical_service": False})
+                                                 "donor_facing": False})
     assert done.status_code == 200, done.json
-    assert done.json["instance"]["data"]["critical_service"] is True
+    assert done.json["instance"]["data"]["donor_facing"] is True
     in_assess = audit_of(api, key, "facts.overridden")[-1]
     assert in_assess["element_id"] == "assess" and in_assess["actor"] == "erin"
-    assert in_assess["data"]["overridden"] == [{"field": "critical_service", "said": False, "value": True,
+    assert in_assess["data"]["overridden"] == [{"field": "donor_facing", "said": False, "value": True,
                                                "source": "form", "provider": "catalogue"}]
     completed = [e for e in audit_of(api, key, "task.completed") if e["element_id"] == "assess"][0]
-    assert completed["data"]["form"]["critical_service"] is False  # what the person said stays on record
+    assert completed["data"]["form"]["donor_facing"] is False  # what the person said stays on record
 
     assert complete(api, key, "schedule", "erin", {"change_window_start": "2026-12-05",
                                                    "change_window_end": "2026-12-06"}).status_code == 200
@@ -63,12 +63,12 @@ def test_a_change_on_a_donor_facing_service_routes_to_the_sponsor_whatever_the_f
     assert view["data"]["approver"] == "executive_sponsor"
     assert [t["element_id"] for t in view["tasks"]] == ["approve_sponsor"]
     decision = [e for e in audit_of(api, key, "decision.evaluated") if e["data"]["decision"] == "decision_rights"][0]
-    assert decision["data"]["evaluation"]["inputs"]["Critical service"] is True
+    assert decision["data"]["evaluation"]["inputs"]["Donor-facing service"] is True
 
 
 def test_the_facts_follow_the_catalogue_from_step_to_step(cat_api: Api) -> None:
     api = cat_api
-    key = api.post("/instances", "ivan", json={"process": "change", "data": {**RFC, "service": "email"}}).json[
+    key = api.post("/instances", "carol", json={"process": "change", "data": {**RFC, "service": "email"}}).json[
         "business_key"]
     assert api.get(f"/instances/{key}", "heidi").json["data"]["donor_facing"] is False
     # The e-mail service starts taking donor enquiries: a process owner marks it donor-facing.
@@ -83,7 +83,7 @@ def test_the_facts_follow_the_catalogue_from_step_to_step(cat_api: Api) -> None:
 def test_a_typed_service_name_becomes_its_id_and_an_unknown_service_is_refused(cat_api: Api) -> None:
     api = cat_api
     before = len(api.get("/instances", "heidi").json["instances"])
-    refused = error(api.post("/instances", "ivan", json={"process": "change", "data": {**RFC, "service": "fax"}}),
+    refused = error(api.post("/instances", "carol", json={"process": "change", "data": {**RFC, "service": "fax"}}),
                     422, "validation_failed")
     assert "fax" in refused["details"]["fields"]["service"]
     assert len(api.get("/instances", "heidi").json["instances"]) == before  # nothing was started
@@ -102,7 +102,7 @@ def test_a_typed_service_name_becomes_its_id_and_an_unknown_service_is_refused(c
             "provider": "catalogue"} in typed
     retired = api.patch("/services/file-shares", "grace", json={"active": False})
     assert retired.status_code == 200
-    error(api.post("/instances", "ivan", json={"process": "change", "data": {**RFC, "service": "file-shares"}}), 422)
+    error(api.post("/instances", "carol", json={"process": "change", "data": {**RFC, "service": "file-shares"}}), 422)
 
 
 def test_an_incidents_service_drives_its_sla_targets(cat_api: Api) -> None:
@@ -123,7 +123,7 @@ def test_an_incidents_service_drives_its_sla_targets(cat_api: Api) -> None:
 
 
 def test_without_a_catalogue_services_stay_free_text(api: Api) -> None:
-    started = api.post("/instances", "ivan", json={"process": "change", "data": {**RFC, "service": "vpn"}})
+    started = api.post("/instances", "carol", json={"process": "change", "data": {**RFC, "service": "vpn"}})
     assert started.status_code == 201
     assert started.json["data"]["critical_service"] is False and "service_tier" not in started.json["data"]
     assert audit_of(api, started.json["business_key"], "facts.overridden") == []

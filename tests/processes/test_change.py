@@ -17,7 +17,7 @@ from engine.db.models import Message
 from engine.errors import NotAllowed
 from engine.services import instances, messages, tasks
 from engine.services.actors import Actor
-from tests.conftest import ADMIN, CAROL, DAVE, ERIN, IVAN
+from tests.conftest import ADMIN, ALICE, CAROL, DAVE, ERIN, IVAN
 from tests.support import data, deploy_process, do, events, instance, open_tasks, task_ids
 
 SAM = Actor("sam", frozenset({"executive_sponsor"}))
@@ -25,16 +25,27 @@ CORA = Actor("cora", frozenset({"change_manager"}))  # a second change manager
 
 
 # ---------------------------------------------------------------- helpers
-def raise_rfc(db: Database, actor: Actor = IVAN, **data: Any) -> str:
+def raise_rfc(db: Database, actor: Actor | None = None, **data: Any) -> str:
+    """An RFC for `actor` (ivan when not given), raised by a change manager (the roles the change diagram lets
+    start it)."""
     rfc = {"title": "Upgrade the VPN concentrator", "description": "Firmware 9.2 fixes the tunnel drops",
-           "service": "vpn", **data}
-    return instances.start(db, actor, "change", rfc).business_key
+           "service": "vpn", "requester": (actor or IVAN).username, **data}
+    return instances.start(db, actor if actor is not None and actor.has("change_manager") else CORA,
+                           "change", rfc).business_key
 
 
 def assess(db: Database, key: str, hours: int = 2, users: int = 10, critical: bool = False,
            assessment: str = "valid", **more: Any) -> None:
     do(db, ERIN, key, "assess", {"assessment": assessment, "estimated_hours": hours, "users_affected": users,
-                                 "critical_service": critical, **more})
+                                 "donor_facing": critical, **more})
+
+
+def open_incident(db: Database, impact: str = "high", urgency: str = "high") -> str:
+    """An incident the service desk recorded and prioritised (high/high is P1), still open."""
+    key = instances.start(db, IVAN, "response", {"query_type": "incident"}).business_key
+    do(db, ALICE, key, "record", {"summary": "Edge routers flooded", "service": "vpn", "reporter": "ivan",
+                                  "query_type": "incident", "impact": impact, "urgency": urgency})
+    return key
 
 
 def plan(db: Database, key: str, likelihood: int = 2, impact: int = 2) -> None:
@@ -90,7 +101,7 @@ def test_small_change_is_approved_by_the_it_manager_and_closes_when_deployed(sce
     record = data(db, key)
     assert (record["risk_level"], record["risk_category"], record["within_appetite"]) == (6, "medium", True)
     assert record["approver"] == "it_manager"
-    assert set(decided(db, key)) == {"risk", "decision_rights"}
+    assert set(decided(db, key)) == {"standard_change", "change_class", "risk", "decision_rights"}
     assert task_ids(db, key) == ["approve_it_manager"]
 
     do(db, CAROL, key, "approve_it_manager", {"approved": True, "approval_note": "go"})
@@ -158,11 +169,12 @@ def test_risk_above_the_appetite_escalates_a_small_change(scenario_db: Database,
 def test_standard_change_needs_no_approval_but_is_still_implemented_and_closed(scenario_db: Database) -> None:
     db = scenario_db
     deploy_process(db, "change")
-    key = raise_rfc(db, title="Add a user to the finance share", change_class="standard")
-    assert data(db, key)["change_class"] == "standard"
+    key = raise_rfc(db, title="Add a user to the finance share", standard_model="add_to_group", service="file-shares")
+    assert data(db, key)["change_class"] == "normal"  # no size yet: no model's limits can be checked
     assess(db, key, hours=1, users=1)
     plan(db, key, likelihood=1, impact=1)
     record = instance(db, key)
+    assert (record["data"]["change_class"], record["data"]["standard_match"]) == ("standard", True)
     assert record["data"]["approver"] == "implementing_team"
     assert record["data"]["approved"] is True
     assert [t["element_id"] for t in record["tasks"]] == ["inform_stakeholders"]
@@ -226,13 +238,15 @@ def test_requester_is_consulted_until_the_details_are_clear(scenario_db: Databas
 def test_emergency_change_is_implemented_at_once_and_reviewed_afterwards(scenario_db: Database) -> None:
     db = scenario_db
     deploy_process(db, "change")
-    key = raise_rfc(db, title="Block the DDoS source ranges", change_class="emergency")
+    deploy_process(db, "response")
+    key = raise_rfc(db, title="Block the DDoS source ranges", incident=open_incident(db))
+    assert data(db, key)["change_class"] == "emergency" and data(db, key)["incident_priority"] == "P1"
     assert task_ids(db, key) == ["implement_emergency"]
     do(db, ERIN, key, "implement_emergency", {"implementation_note": "ACL pushed to the edge", "implemented": True})
     do(db, ERIN, key, "document_emergency", {
         "change_window_start": "2026-11-25", "change_window_end": "2026-11-25", "backout_plan": "remove the ACL",
         "risk_likelihood": 2, "risk_impact": 4, "estimated_hours": 1, "users_affected": 4000,
-        "critical_service": True})
+        "donor_facing": False})
     assert task_ids(db, key) == ["pir"]
     assert data(db, key)["risk_level"] == 8
     assert "decision_rights" not in decided(db, key)
@@ -277,11 +291,12 @@ def test_requester_may_not_approve_their_own_change(scenario_db: Database) -> No
 def test_requester_may_not_review_their_own_emergency_change(scenario_db: Database) -> None:
     db = scenario_db
     deploy_process(db, "change")
-    key = raise_rfc(db, actor=CAROL, change_class="emergency")
+    deploy_process(db, "response")
+    key = raise_rfc(db, actor=CAROL, incident=open_incident(db))
     do(db, ERIN, key, "implement_emergency", {"implementation_note": "restarted the cluster", "implemented": True})
     do(db, ERIN, key, "document_emergency", {
         "change_window_start": "2026-11-25", "change_window_end": "2026-11-25", "backout_plan": "none needed",
-        "risk_likelihood": 1, "risk_impact": 1, "estimated_hours": 1, "users_affected": 10})
+        "risk_likelihood": 1, "risk_impact": 1, "estimated_hours": 1, "users_affected": 10, "donor_facing": False})
     with pytest.raises(NotAllowed):
         do(db, CAROL, key, "pir", {"approved": True, "review_note": "fine"})
 
@@ -330,3 +345,42 @@ def test_rework_loop_1000_rounds(scenario_db: Database) -> None:
     final = instance(db, key)
     assert final["status"] == "completed" and final["data"]["clarification"] == "answer 999"
     assert len([e for e in events(db, key, "task.completed") if e["element_id"] == "consult_requester"]) == 1000
+
+
+# ---------------------------------------------------------------- an emergency judged afterwards
+def _emergency(db: Database, donor_facing: bool) -> str:
+    deploy_process(db, "change")
+    deploy_process(db, "response")
+    key = raise_rfc(db, title="Block the DDoS source ranges", incident=open_incident(db))
+    do(db, ERIN, key, "implement_emergency", {"implementation_note": "ACL pushed to the edge", "implemented": True})
+    do(db, ERIN, key, "document_emergency", {
+        "change_window_start": "2026-11-25", "change_window_end": "2026-11-25", "backout_plan": "remove the ACL",
+        "risk_likelihood": 2, "risk_impact": 2, "estimated_hours": 1, "users_affected": 40,
+        "donor_facing": donor_facing})
+    return key
+
+
+def test_a_donor_facing_emergency_is_signed_off_by_the_sponsor_afterwards(scenario_db: Database) -> None:
+    db = scenario_db
+    key = _emergency(db, donor_facing=True)
+    do(db, CAROL, key, "pir", {"approved": True, "review_note": "justified"})
+    assert task_ids(db, key) == ["approve_sponsor_retro"]
+    result = do(db, SAM, key, "approve_sponsor_retro", {"approved": True, "sponsor_note": "donors were told"})
+    assert result["instance"]["status"] == "completed" and data(db, key)["implemented"] is True
+
+
+@pytest.mark.parametrize("refused_by", ["pir", "sponsor"])
+def test_an_emergency_not_accepted_afterwards_is_backed_out_and_reported_as_not_implemented(
+        scenario_db: Database, refused_by: str) -> None:
+    db = scenario_db
+    key = _emergency(db, donor_facing=refused_by == "sponsor")
+    do(db, CAROL, key, "pir", {"approved": refused_by != "pir", "review_note": "the ACL blocked donors too"})
+    if refused_by == "sponsor":
+        do(db, SAM, key, "approve_sponsor_retro", {"approved": False, "sponsor_note": "not acceptable"})
+    assert task_ids(db, key) == ["back_out"]
+    result = do(db, ERIN, key, "back_out", {"follow_up": "backed_out", "follow_up_note": "ACL removed at 14:10"})
+    assert result["instance"]["status"] == "completed"
+    final = data(db, key)
+    assert (final["implemented"], final["accepted"]) == (False, False)
+    payload = sent_payload(db, "change.implemented")
+    assert payload["implemented"] is False and payload["accepted"] is False

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ProcessInstance
 from engine.services import instances
-from tests.conftest import CAROL, ERIN, FRANK, IVAN
+from tests.conftest import CAROL, CORA, ERIN, FRANK, IVAN
 from tests.support import deploy_process, deploy_xml, do, events, instance, open_tasks
 
 # Stands in for a response record that raises an RFC for a permanent fix and waits until it is implemented.
@@ -80,7 +80,8 @@ def test_change_requests_a_release_which_deploys_and_closes_the_change(scenario_
     db = scenario_db
     deploy_process(db, "change")
     deploy_process(db, "release")
-    change = instances.start(db, IVAN, "change", {"title": "Upgrade the mail relay", "service": "mail"}).business_key
+    change = instances.start(db, CORA, "change", {"title": "Upgrade the mail relay", "service": "mail",
+                                                  "requester": "ivan"}).business_key
     approved_change(db, change)
 
     [release] = releases_of(db, change)  # started by release.requested, with the change's data
@@ -143,7 +144,7 @@ def test_one_release_reports_to_every_change_it_bundles(scenario_db: Database) -
     db = scenario_db
     deploy_process(db, "change")
     deploy_process(db, "release")
-    changes = [instances.start(db, IVAN, "change", {"title": title}).business_key
+    changes = [instances.start(db, CORA, "change", {"title": title, "requester": "ivan"}).business_key
                for title in ("Patch the file servers", "Patch the print servers")]
     for change in changes:
         approved_change(db, change)
@@ -167,7 +168,8 @@ def test_release_closed_as_failed_leaves_the_change_to_be_reviewed(scenario_db: 
     db = scenario_db
     deploy_process(db, "change")
     deploy_process(db, "release")
-    change = instances.start(db, IVAN, "change", {"title": "Move DNS to the new provider"}).business_key
+    change = instances.start(db, CORA, "change", {"title": "Move DNS to the new provider",
+                                                  "requester": "ivan"}).business_key
     approved_change(db, change)
     [release] = releases_of(db, change)
     run_release(db, release, deployed=False)

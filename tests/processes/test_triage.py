@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from engine.db.database import Database, unit_of_work
-from engine.errors import NotAllowed
+from engine.errors import NotAllowed, ValidationFailed
 from engine.services import audit, instances, tasks
-from tests.conftest import ALICE, CAROL, HEIDI, IVAN
-from tests.support import deploy_process, deploy_xml, do, instance, open_tasks, task_for
+from tests.conftest import ALICE, CAROL, DAVE, HEIDI, IVAN, SAM
+from tests.support import deploy_process, deploy_xml, do, events, instance, task_for
 
 # The change side as far as triage relies on it: a process that starts on rfc.raised.
 STUB_CHANGE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -54,8 +54,15 @@ def triage_rfc(db: Database, **facts: Any) -> str:
     key = instances.start(db, IVAN, "triage", {}).business_key
     do(db, ALICE, key, "register", {**RFC, "record_kind": "rfc"})
     assessed = {"title": "Payroll export: cost centre column", "estimated_hours": 4, "users_affected": 20,
-                "critical_service": False, "pre_approved": False, "urgent_fix": False, **facts}
+                "donor_facing": False, **facts}
     do(db, ALICE, key, "assess_rfc", assessed)
+    return key
+
+
+def incident(db: Database, impact: str = "high", urgency: str = "high") -> str:
+    """An open incident, prioritised by the desk (high/high is P1)."""
+    key = instances.start(db, IVAN, "response", {"query_type": "incident"}).business_key
+    do(db, ALICE, key, "record", {**REGISTERED, "query_type": "incident", "impact": impact, "urgency": urgency})
     return key
 
 
@@ -84,28 +91,17 @@ def test_queries_go_to_response(db: Database, kind: str, prefix: str, query_type
     assert [t["element_id"] for t in record["tasks"]] == ["record"]  # the desk classifies and prioritises it
 
 
-def test_standard_change_is_fulfilled_as_a_request_without_approval(db: Database) -> None:
-    key = triage_rfc(db, pre_approved=True, estimated_hours=1, users_affected=3)
-    assert matched(db, key) == ["rfc_triage_standard"]
-    assert instance(db, key)["status"] == "completed"
-
-    (request,) = downstream(db, key)
-    assert request["process"] == "response" and request["business_key"].startswith("REQ-")
-    assert request["data"]["change_class"] == "standard" and request["data"]["query_type"] == "entitlement"
-    # request fulfilment: the service desk validates and fulfils it; nobody approves
-    rec = request["business_key"]
-    do(db, ALICE, rec, "record", {**RFC, "query_type": "entitlement", "impact": "low", "urgency": "medium"})
-    assert [t["element_id"] for t in open_tasks(db, rec)] == ["validate_entitlement"]
-
-
-@pytest.mark.parametrize(("facts", "change_class", "rule"), [
-    ({}, "normal", "rfc_triage_normal"),
-    ({"pre_approved": True, "critical_service": True}, "normal", "rfc_triage_normal"),
-    ({"urgent_fix": True, "critical_service": True}, "emergency", "rfc_triage_emergency"),
+@pytest.mark.parametrize(("linked", "change_class", "rule"), [
+    (None, "normal", "rfc_triage_normal"),
+    ("P3", "normal", "rfc_triage_normal"),  # an incident of low priority makes no emergency
+    ("P1", "emergency", "rfc_triage_emergency"),
 ])
-def test_normal_and_emergency_changes_go_to_change_management(db: Database, facts: dict[str, Any],
+def test_normal_and_emergency_changes_go_to_change_management(db: Database, linked: str | None,
                                                               change_class: str, rule: str) -> None:
     deploy_xml(db, STUB_CHANGE)
+    facts: dict[str, Any] = {}
+    if linked:
+        facts["incident"] = incident(db, *(("high", "high") if linked == "P1" else ("low", "low")))
     key = triage_rfc(db, **facts)
     assert matched(db, key) == [rule]
     assert instance(db, key)["status"] == "completed"
@@ -116,18 +112,33 @@ def test_normal_and_emergency_changes_go_to_change_management(db: Database, fact
     assert data["change_class"] == change_class and data["title"] == "Payroll export: cost centre column"
     assert (data["estimated_hours"], data["users_affected"]) == (4, 20)
     assert data["service"] == "payroll" and data["reporter"] == "ivan"
-    assert data["critical_service"] is facts.get("critical_service", False)
 
 
-@pytest.mark.parametrize(("facts", "rule"), [
-    ({"estimated_hours": 160}, "rfc_triage_major_effort"),
-    ({"users_affected": 2500, "pre_approved": True}, "rfc_triage_major_reach"),
-])
-def test_major_change_is_handed_to_a_project(db: Database, facts: dict[str, Any], rule: str) -> None:
+def test_the_urgent_label_is_gone_and_a_closed_or_unknown_incident_makes_no_emergency(db: Database) -> None:
     deploy_xml(db, STUB_CHANGE)
-    key = triage_rfc(db, **facts)
+    key = instances.start(db, IVAN, "triage", {}).business_key
+    do(db, ALICE, key, "register", {**RFC, "record_kind": "rfc"})
+    with pytest.raises(ValidationFailed) as refused:
+        do(db, ALICE, key, "assess_rfc", {"title": "x", "estimated_hours": 1, "users_affected": 1,
+                                          "donor_facing": False, "incident": "INC-999999"})
+    assert "no record" in refused.value.details["fields"]["incident"]
+
+
+@pytest.mark.parametrize(("facts", "rule", "donor_facing"), [
+    ({"estimated_hours": 160}, "rfc_triage_major_effort", False),
+    ({"users_affected": 2500}, "rfc_triage_major_reach", True),
+])
+def test_major_change_is_approved_then_handed_to_a_project(db: Database, facts: dict[str, Any], rule: str,
+                                                           donor_facing: bool) -> None:
+    deploy_process(db, "change")  # its separation-of-duties table rules the approvals here too
+    key = triage_rfc(db, donor_facing=donor_facing, **facts)
     assert matched(db, key) == [rule]
     assert instance(db, key)["data"]["change_class"] == "major"
+    with pytest.raises(NotAllowed):
+        do(db, ALICE, key, "approve_project_cab", {"approved": True})  # the desk has no say
+    do(db, DAVE, key, "approve_project_cab", {"approved": True, "approval_note": "fund it as a project"})
+    if donor_facing:
+        do(db, SAM, key, "approve_project_sponsor", {"approved": True, "approval_note": "donors first"})
     handoff = task_for(db, key, "project_handoff")
     with pytest.raises(NotAllowed):
         tasks.claim(db, ALICE, handoff["id"])  # the change manager records where it went
@@ -138,11 +149,24 @@ def test_major_change_is_handed_to_a_project(db: Database, facts: dict[str, Any]
     assert downstream(db, key) == []  # neither change nor response: the project runs it
 
 
+@pytest.mark.parametrize("refused_by", ["cab", "sponsor"])
+def test_a_project_not_approved_ends_in_triage(db: Database, refused_by: str) -> None:
+    deploy_process(db, "change")
+    key = triage_rfc(db, estimated_hours=200, donor_facing=True)
+    do(db, DAVE, key, "approve_project_cab", {"approved": refused_by != "cab"})
+    if refused_by == "sponsor":
+        do(db, SAM, key, "approve_project_sponsor", {"approved": False, "approval_note": "not now"})
+    final = instance(db, key)
+    assert final["status"] == "completed" and final["data"]["approved"] is False
+    assert [e["element_id"] for e in events(db, key, "task.completed")][-1] in ("approve_project_cab",
+                                                                                "approve_project_sponsor")
+
+
 def test_a_normal_change_starts_the_real_change_process(db: Database) -> None:
     deploy_process(db, "change")
-    key = triage_rfc(db, critical_service=True)
+    key = triage_rfc(db, donor_facing=True)
     (rfc,) = downstream(db, key)
     assert rfc["process"] == "change" and rfc["status"] in ("running", "waiting")
     assert rfc["data"]["title"] == "Payroll export: cost centre column"
-    assert rfc["data"]["change_class"] == "normal" and rfc["data"]["critical_service"] is True
+    assert rfc["data"]["change_class"] == "normal" and rfc["data"]["donor_facing"] is True
     assert rfc["tasks"], "the change process should be waiting for its first step"

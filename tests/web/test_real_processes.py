@@ -23,8 +23,7 @@ START_DATA = {
     "request": {"summary": "Access to the CRM", "service": "crm", "impact": "low", "urgency": "medium"},
     "question": {"summary": "Where is the VPN guide?", "service": "vpn", "impact": "low", "urgency": "low"},
     "change": {"title": "Upgrade the mail server", "service": "mail", "description": "to the next version",
-               "estimated_hours": "8", "users_affected": "300", "critical_service": "true",
-               "risk_likelihood": "2", "risk_impact": "3", "backout_plan": "restore the snapshot"},
+               "estimated_hours": "8", "users_affected": "300", "backout_plan": "restore the snapshot"},
 }
 
 

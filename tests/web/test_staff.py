@@ -204,7 +204,7 @@ def test_raise_an_incident(client: FlaskClient, ui_db: Database) -> None:
 def test_a_requester_raising_lands_on_the_record(client: FlaskClient, ui_db: Database) -> None:
     token = sign_in(client, "ivan")
     response = client.post("/new/request", data={"csrf_token": token, "summary": "Need Visio", "service": "apps",
-                                                  "query_type": "entitlement", "impact": "low", "urgency": "low"})
+                                                  "impact": "low", "urgency": "low"})
     assert response.status_code == 302
     key = response.headers["Location"].rsplit("/", 1)[1]
     assert key.startswith("REQ-")

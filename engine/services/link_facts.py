@@ -1,0 +1,51 @@
+"""Facts about records a record links to: a process declares, in `linked_records`, the data fields that hold the
+business key of another record (a change names the incident it fixes). For each such field `f` with a value the
+provider sets, at every start and completion:
+
+    f_open        the linked record is still open (running or waiting)
+    f_priority    its priority (the value of its process's declared priority field), None when it has none
+    f_process     the process it runs in
+
+A key named in this step that matches no record refuses the step (422 naming the field). The tables then decide
+from these facts, for example an emergency change needs an open high-priority incident (docs/processes.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from engine.db.models import ProcessInstance
+from engine.diagram import declarations
+from engine.services import declared
+
+if TYPE_CHECKING:
+    from engine.services.facts import FactContext, Provided
+
+OPEN = ("running", "waiting")
+
+
+def provide(ctx: FactContext) -> Provided:
+    from engine.services.facts import Provided
+
+    out = Provided("linked_records")
+    for fld in declarations.read(ctx.meta).linked_records:
+        raw = ctx.value(fld)
+        if raw in (None, ""):
+            out.values.update({f"{fld}_open": None, f"{fld}_priority": None, f"{fld}_process": None})
+            continue
+        key = raw.strip().upper() if isinstance(raw, str) else None
+        linked = ctx.uow.session.execute(select(ProcessInstance).where(
+            ProcessInstance.business_key == key)).scalar_one_or_none() if key else None
+        if linked is None:
+            if ctx.said(fld):
+                out.errors[fld] = f"there is no record {raw!r}: give the business key of an existing record"
+            continue
+        priority_field = declared.of_version(ctx.uow, linked.process_version_id).priority_field
+        data = json.loads(linked.data_json)
+        out.values.update({fld: key, f"{fld}_open": linked.status in OPEN,
+                           f"{fld}_priority": data.get(priority_field) if priority_field else None,
+                           f"{fld}_process": linked.process_key})
+        out.basis[fld] = {"record": key, "status": linked.status, "priority": out.values[f"{fld}_priority"]}
+    return out
