@@ -212,7 +212,9 @@ def decide(db: Database, actor: Actor, mail_id: int, decision: str, business_key
             process = desk_config.mail_in_process()
             if not process:
                 raise BadRequest("no process is configured for mail (ITSMFLOW_MAILIN_PROCESS)")
-            data = {"summary": row.subject, "description": row.body, "reporter": row.from_addr}
+            # The sender has no account, and reporters are accounts: the desk raises it on their behalf.
+            data = {"summary": row.subject, "description": f"From {row.from_addr}:\n\n{row.body}",
+                    "reporter": actor.username}
             outcome = instances.start_in(uow, actor, process, data)
             key, thrown = outcome.instance.business_key, outcome.message_ids
             _record(uow, row, "raised", key, actor.username)

@@ -212,7 +212,7 @@ def _auto_values(fields: list[Any], choices: dict[str, Any], used: Counter[str])
                 pick = pick[min(used[f.id], len(pick) - 1)]
                 used[f.id] += 1
             values[f.id] = pick
-        elif f.required:
+        elif f.required or (f.type == "boolean" and f.default in (None, "")):  # yes/no is always answered
             values[f.id] = {"boolean": False, "date": date.today().isoformat(), "datetime": _window_time(f.id),
                             "long": int(f.min if f.min is not None else 1),
                             "enum": f.default or (f.options[0]["id"] if f.options else "")}.get(f.type, "x")

@@ -17,7 +17,7 @@ from engine.services.audit import NewEvent
 from tests.audit.diagrams import BIG, CRITICAL, SAM, SMALL, STANDARD, deploy_change
 from tests.audit.replay import Auto, run_both, tables_in
 from tests.audit.test_path_replay import SMALL_CHANGE
-from tests.conftest import ADMIN, ALICE, CAROL, DAVE, ERIN, IVAN
+from tests.conftest import ADMIN, ALICE, CAROL, CORA, DAVE, ERIN, IVAN
 from tests.support import PROCESSES, deploy_process, do, instance, task_for
 
 
@@ -88,7 +88,7 @@ def test_a_clean_set_of_scenarios_reports_nothing(db: Database) -> None:
     for choices in (SMALL_CHANGE, {**SMALL_CHANGE, "estimated_hours": 40, "approved": False,
                                    "requester_decision": "withdraw"}):
         run_both(db, (PROCESSES / "change" / "change.bpmn").read_bytes(), "change", {"title": "VPN"},
-                 [Auto(steps=25, choices=choices)], tables=tables_in(PROCESSES / "change"))
+                 [Auto(steps=25, choices=choices)], tables=tables_in(PROCESSES / "change"), starter=CORA)
     assert _report(db) == []
 
 
@@ -97,7 +97,7 @@ def test_the_shipped_change_process_approved_by_the_wrong_role(db: Database) -> 
     deploy_process(db, "change")
     _, key = run_both(db, (PROCESSES / "change" / "change.bpmn").read_bytes(), "change", {"title": "VPN"},
                       [Auto(choices=SMALL_CHANGE, until="approve_it_manager")],
-                      tables=tables_in(PROCESSES / "change"))
+                      tables=tables_in(PROCESSES / "change"), starter=CORA)
     admin.reassign_task(db, ADMIN, task_for(db, key, "approve_it_manager")["id"], "erin", "carol is away")
     do(db, ERIN, key, "approve_it_manager", {"approved": True}, claim=False)
     found = _report(db, process="change")

@@ -8,6 +8,7 @@ import pytest
 from engine.db.database import Database
 from tests.audit.replay import Auto, Complete, Fire, assert_trail_matches, run_both, tables_in
 from tests.bpmn_snippets import HEAD, chain, human_loop_process, loop_process, user_task
+from tests.conftest import CORA
 from tests.support import PROCESSES, deploy_process, deploy_xml
 
 PARALLEL = (
@@ -190,6 +191,6 @@ def test_change_process(db: Database, choices: dict) -> None:
     throwing and waiting for messages), driven through whatever tasks its current model opens."""
     deploy_process(db, "change")
     raw, key = run_both(db, (CHANGE / "change.bpmn").read_bytes(), "change", {"title": "New VPN"},
-                        [Auto(steps=25, choices=choices)], tables=tables_in(CHANGE))
+                        [Auto(steps=25, choices=choices)], tables=tables_in(CHANGE), starter=CORA)
     path = assert_trail_matches(db, key, raw)
     assert any(e.startswith("approve_") for e in path["completed"])

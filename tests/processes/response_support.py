@@ -84,5 +84,5 @@ def to_root_cause(db: Database, key: str) -> None:
     do(db, ALICE, key, "assess_impact", {"material_impact": True, "impact_note": "payroll run missed"})
 
 
-FIX = {"title": "Replace the failing mail relay", "permanent_fix": "new relay pair", "change_class": "normal",
-       "estimated_hours": 6, "users_affected": 300, "critical_service": True}
+FIX = {"title": "Replace the failing mail relay", "permanent_fix": "new relay pair",
+       "estimated_hours": 6, "users_affected": 300, "donor_facing": True}  # the change process computes the class
