@@ -28,7 +28,7 @@ DEMO_USERS = {
     "ivan": ["requester"], "admin": ["admin"],
     # so that every path of the shipped processes can be finished without admin: a sponsor, a second CAB
     # member and change manager (separation of duties), the problem team
-    "sam": ["executive_sponsor"], "dora": ["cab"], "pat": ["problem_team"], "cora": ["change_manager"],
+    "stella": ["executive_sponsor"], "dora": ["cab"], "percy": ["problem_team"], "cora": ["change_manager"],
 }
 DEMO_PASSWORD = "demo"
 _N, _R, _P = 2**14, 8, 1

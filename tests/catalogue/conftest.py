@@ -70,6 +70,7 @@ def make_catalogue(api: Api) -> None:
 @pytest.fixture
 def api(db: Database) -> Iterator[CatalogueApi]:
     users.seed_demo_users(db)
+    users.add_user(db, "sam", "demo", ["executive_sponsor"])
     for name in ("response", "change"):
         deploy_process(db, name)
     flask_app = create_app(Settings(database_url=db.url, secret_key="test-secret"), db=db)

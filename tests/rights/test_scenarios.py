@@ -134,7 +134,7 @@ def test_6_a_project_keeps_the_cab_and_sponsor_decisions(shipped: Api) -> None:
     assert record(api, tri)["change_class"] == "major"
     assert [t["element_id"] for t in ok(api.get(f"/instances/{tri}", "heidi"))["tasks"]] == ["approve_project_cab"]
     do(api, "dave", tri, "approve_project_cab", {"approved": True})
-    do(api, "sam", tri, "approve_project_sponsor", {"approved": True})
+    do(api, "stella", tri, "approve_project_sponsor", {"approved": True})
     do(api, "carol", tri, "project_handoff", {"project_reference": "PRJ-1"})
     assert _conformance(api, tri) == {}
 
