@@ -42,7 +42,7 @@ instance-ready: setup
 
 run: setup ## set up, migrate SQLite under instance/, install processes/ not yet deployed (never over owners' versions), seed demo users and the demo catalogue, serve on :5000 with a worker
 	@$(MAKE) --no-print-directory instance-ready
-	@echo "itsmflow on http://$(HOST):$(PORT)  (users alice, bob, carol, dave, erin, frank, grace, heidi, ivan, admin; password demo)"
+	@echo "itsmflow on http://$(HOST):$(PORT)  (users alice, bob, carol, dave, erin, frank, grace, heidi, ivan, stella, dora, cora, percy, admin; password demo)"
 	@.venv/bin/itsmflow worker --supervise & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
 
