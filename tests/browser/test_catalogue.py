@@ -12,13 +12,13 @@ from engine.db.database import Database, unit_of_work
 from engine.db.models import HumanTask
 from engine.services import demo_catalogue, instances
 from tests.browser.conftest import Live, shot, sign_in
-from tests.conftest import ADMIN, ERIN, IVAN
+from tests.conftest import ADMIN, CORA, ERIN
 from tests.support import deploy_process, do
 
 
 def raise_change(db: Database, title: str, cis: str, start: str, end: str) -> str:
-    inst = instances.start(db, IVAN, "change", {"title": title, "description": "planned", "service": "file-shares",
-                                                "affected_cis": cis})
+    inst = instances.start(db, CORA, "change", {"title": title, "description": "planned", "service": "file-shares",
+                                                "affected_cis": cis, "requester": "ivan"})
     key = inst.business_key
     do(db, ERIN, key, "assess", {"assessment": "valid", "estimated_hours": 4, "users_affected": 60})
     do(db, ERIN, key, "schedule", {"change_window_start": start, "change_window_end": end})
@@ -110,8 +110,8 @@ def test_a_task_form_offers_the_cis_as_a_picker_of_several(page: Any, live: Live
     for name in ("change", "response"):
         deploy_process(live.db, name)
     demo_catalogue.seed(live.db)
-    key = instances.start(live.db, IVAN, "change", {"title": "Archive old gifts", "description": "yearly",
-                                                    "service": "donor-crm"}).business_key
+    key = instances.start(live.db, CORA, "change", {"title": "Archive old gifts", "description": "yearly",
+                                                    "service": "donor-crm", "requester": "ivan"}).business_key
     with unit_of_work(live.db, readonly=True) as uow:
         task_id = uow.session.execute(select(HumanTask.id).where(
             HumanTask.business_key == key, HumanTask.element_id == "assess")).scalar_one()

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from engine.db.cmdb import RecordCi, RecordService
 from engine.db.database import Database, unit_of_work
 from engine.services import catalogue, cmdb, instances
-from tests.conftest import IVAN
+from tests.conftest import CORA
 from tests.support import deploy_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +41,9 @@ def test_seed_demo_adds_a_catalogue_the_shipped_processes_use(tmp_path: Path) ->
             assert cmdb.get(uow, "donation-form")["depends_on"] == ["crm-app", "web-cms"]
             assert len(cmdb.list_items(uow, service="donor-crm")) == 3
         deploy_process(db, "change")
-        rfc = instances.start(db, IVAN, "change", {"title": "New donation page", "description": "Christmas appeal",
+        rfc = instances.start(db, CORA, "change", {"title": "New donation page", "description": "Christmas appeal",
                                                    "service": "Website", "affected_cis": "donation-form",
-                                                   "donor_facing": False})
+                                                   "requester": "ivan"})
         assert (rfc.business_key.startswith("RFC-"))
         with unit_of_work(db, readonly=True) as uow:
             data = instances.view(uow, uow.session.merge(rfc))["data"]
