@@ -196,7 +196,7 @@ def held_count(uow: UnitOfWork) -> int:
 
 
 def decide(db: Database, actor: Actor, mail_id: int, decision: str, business_key: str | None = None) -> dict[str, Any]:
-    """raise: start the mail-in process with the sender as reporter (the desk member starts it);
+    """raise: start the mail-in process on the sender's behalf (the desk member starts it and is its reporter);
     comment: add the mail to `business_key` as an internal note; reject: keep it, do nothing."""
     policy.require(actor, "mail_in")
     if decision not in ("raise", "comment", "reject"):

@@ -58,7 +58,8 @@ def test_form_values_are_validated_and_typed(db: Database) -> None:
     assert set(fields) == {"summary", "hours", "critical", "due", "impact"}
     with pytest.raises(ValidationFailed) as info:
         tasks.complete(db, ALICE, task_id, {"hours": 99})
-    assert set(info.value.details["fields"]) == {"summary", "hours", "impact"}
+    # A yes/no with no earlier answer and no declared default is never answered by silence.
+    assert set(info.value.details["fields"]) == {"summary", "hours", "critical", "impact"}
     result = tasks.complete(db, ALICE, task_id, {"summary": " Printer ", "hours": "4", "critical": "true",
                                                  "due": "2026-12-31", "impact": "high", "ref": "forged",
                                                  "unknown": "ignored"})
