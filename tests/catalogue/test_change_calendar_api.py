@@ -34,7 +34,7 @@ def _do(api: Api, key: str, element_id: str, user: str, data: dict[str, Any]) ->
 
 def raise_change(api: Api, title: str, service: str, cis: str, start: str, end: str) -> str:
     """An RFC worked up to its approval: 4 hours on a tier-2 service goes to the CAB."""
-    started = api.post("/instances", "ivan", json={"process": "change", "data": {
+    started = api.post("/instances", "cora", json={"process": "change", "data": {"requester": "ivan",
         "title": title, "description": "planned work", "service": service, "affected_cis": cis}})
     assert started.status_code == 201, started.json
     key = started.json["business_key"]
@@ -175,7 +175,7 @@ def test_the_impact_view_shows_services_cis_and_open_incidents(cat_api: Api) -> 
     task = _task(api, key, "approve_cab")
     assert api.get(f"/tasks/{task['id']}", "dave").json["impact"]["cis"] == seen["cis"]
     # A task the diagram does not declare shows no impact view.
-    assess = api.post("/instances", "ivan", json={"process": "change", "data": {
+    assess = api.post("/instances", "cora", json={"process": "change", "data": {"requester": "ivan",
         "title": "x", "description": "y", "service": "email"}}).json["business_key"]
     assert api.get(f"/tasks/{_task(api, assess, 'assess')['id']}", "erin").json.get("impact") is None
     error(api.get("/instances/RFC-999999/impact", "carol"), 404)

@@ -118,11 +118,12 @@ def test_changes_and_incidents_link_cis_by_id_checked_on_the_server(cat_api: Api
     make_cis(api)
     rfc = {"title": "Upgrade the CRM database", "description": "minor version", "service": "donor-crm",
            "affected_cis": "crm-db, CRM application"}
-    started = api.post("/instances", "ivan", json={"process": "change", "data": rfc})
+    started = api.post("/instances", "cora", json={"process": "change", "data": {**rfc, "requester": "ivan"}})
     assert started.status_code == 201, started.json
     assert started.json["data"]["affected_cis"] == "crm-db, crm-app"  # a name typed becomes the id
     key = started.json["business_key"]
-    bad = api.post("/instances", "ivan", json={"process": "change", "data": {**rfc, "affected_cis": "crm-db, nope"}})
+    bad = api.post("/instances", "cora", json={"process": "change", "data": {**rfc, "requester": "ivan",
+                                                                       "affected_cis": "crm-db, nope"}})
     assert "nope" in error(bad, 422)["details"]["fields"]["affected_cis"]
 
     task = _task(api, key, "assess")
