@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, jsonify, request
 
 from engine.errors import BadRequest
 from engine.services import dashboard, maturity
 from web.api import api
+from web.api.helpers import arg_date
 from web.api.openapi import PATHS, _op
 from web.auth import current_actor, db, login_required
 
@@ -17,23 +16,13 @@ PATHS.update({"/governance/maturity": {"get": _op(
     "last 90 days; format=json|csv)", "governance", errors=(400, 401, 403))}})
 
 
-def _date(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a date like 2026-03-31", fields={name: "must be a date"}) from None
-
-
 @api.get("/governance/maturity")
 @login_required
 def maturity_levels():  # type: ignore[no-untyped-def]
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
-    period = dashboard.Period.of(_date("from"), _date("to"), default_days=90)
+    period = dashboard.Period.of(arg_date("from"), arg_date("to"), default_days=90)
     result = maturity.assessment(db(), current_actor(), period.start, period.end)  # type: ignore[arg-type]
     if fmt == "csv":
         return Response(maturity.csv_text(result), mimetype="text/csv")

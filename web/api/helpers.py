@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -52,3 +53,13 @@ def int_arg(name: str, default: int, low: int = 1, high: int = 500) -> int:
     except ValueError:
         raise BadRequest(f"{name} must be a number", fields={name: "must be a number"}) from None
     return max(low, min(high, value))
+
+
+def arg_date(name: str) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2026-01-31", fields={name: "must be a date"}) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,9 +15,10 @@ from flask import Blueprint, Response, redirect, request, url_for
 from markupsafe import Markup
 
 from engine import clock
-from engine.errors import BadRequest, DomainError
+from engine.errors import DomainError
 from engine.services import policy
 from engine.services.actors import Actor
+from web.api.helpers import arg_date as arg_date  # shared with the API's date arguments
 from web.auth import current_actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,16 +86,6 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
-
-
-def arg_date(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a date like 2026-01-31", fields={name: "must be a date"}) from None
 
 
 def arg_int(name: str) -> int | None:
