@@ -282,10 +282,10 @@ def audit_export(start: str | None, end: str | None, output: Path | None) -> Non
               help="also compare with the checkpoint file kept outside the database")
 def audit_verify_bundle(file: Path, checkpoints: Path | None) -> None:
     """Check an exported bundle offline; exit 1 naming the first bad event."""
-    from engine.services import audit_bundle
+    from engine.services import audit_bundle_check
 
     entries = audit.read_checkpoint_file(checkpoints) if checkpoints else None
-    result = audit_bundle.verify_bundle(file, entries)
+    result = audit_bundle_check.verify_bundle(file, entries)
     click.echo(json.dumps(result.to_dict()))
     if not result.ok:
         where = f" at seq {result.first_bad_seq}" if result.first_bad_seq is not None else ""

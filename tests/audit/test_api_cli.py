@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import text
 
 from engine.db.database import Database, unit_of_work
-from engine.services import admin, audit, audit_bundle, audit_chains, instances, users
+from engine.services import admin, audit, audit_bundle_check, audit_chains, instances, users
 from tests.api.conftest import Api
 from tests.audit.diagrams import BIG, deploy_change
 from tests.conftest import ADMIN, ALICE, DAVE, ERIN, IVAN
@@ -74,7 +74,7 @@ def test_export_endpoint(api: Api) -> None:
     jsonl = api.get(f"/audit/export?from={today}&to={today}", "heidi")
     assert jsonl.status_code == 200 and jsonl.mimetype == "application/x-ndjson"
     assert "attachment" in jsonl.headers["Content-Disposition"]
-    result = audit_bundle.verify_bundle(jsonl.data)
+    result = audit_bundle_check.verify_bundle(jsonl.data)
     assert result.ok and result.events > 10
     csv_text = api.get("/audit/export?format=csv", "heidi").data.decode()
     assert csv_text.startswith("seq,at,actor,type") and "admin.data_edited" in csv_text

@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import text
 
 from engine.db.database import Database, unit_of_work
-from engine.services import audit, audit_bundle, audit_chains, instances
+from engine.services import audit, audit_bundle, audit_bundle_check, audit_chains, instances
 from tests.bpmn_snippets import chain, user_task
 from tests.conftest import ALICE, IVAN
 from tests.support import deploy_xml, do
@@ -57,9 +57,9 @@ def test_a_days_work_verifies_offline(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "day.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     db.dispose()  # offline: nothing below touches a database
-    result = audit_bundle.verify_bundle(path)
+    result = audit_bundle_check.verify_bundle(path)
     assert result.ok and result.events == len(events), result
-    assert audit_bundle.verify_bundle(lines).ok and audit_bundle.verify_bundle(path.read_bytes()).ok
+    assert audit_bundle_check.verify_bundle(lines).ok and audit_bundle_check.verify_bundle(path.read_bytes()).ok
 
 
 def test_a_whole_export_ends_at_the_heads(db: Database) -> None:
@@ -69,7 +69,7 @@ def test_a_whole_export_ends_at_the_heads(db: Database) -> None:
     for k, part in _chains(header).items():
         assert part["first"] == 1 and part["anchor"] == audit_chains.genesis(k)
         assert part["head"][0] == part["last"]
-    assert audit_bundle.verify_bundle(lines).ok
+    assert audit_bundle_check.verify_bundle(lines).ok
 
 
 def test_a_format_1_bundle_still_verifies(db: Database) -> None:
@@ -90,15 +90,15 @@ def test_a_format_1_bundle_still_verifies(db: Database) -> None:
     footer = {"kind": "footer", "count": 3, "first_seq": 1, "last_seq": 3, "last_hash": prev, "head_seq": 3,
               "head_hash": prev, "sha256": digest}
     lines = [*texts, audit.canonical(footer)]
-    assert audit_bundle.verify_bundle(lines).ok
+    assert audit_bundle_check.verify_bundle(lines).ok
     lines[2] = lines[2].replace('"alice"', '"mallory"')
-    assert audit_bundle.verify_bundle(lines).first_bad_seq == 2
+    assert audit_bundle_check.verify_bundle(lines).first_bad_seq == 2
 
 
 def test_an_empty_range(db: Database) -> None:
     _days_work(db)
     lines = _export(db, DAY + timedelta(days=10), DAY + timedelta(days=11))
-    assert len(lines) == 2 and audit_bundle.verify_bundle(lines).ok
+    assert len(lines) == 2 and audit_bundle_check.verify_bundle(lines).ok
 
 
 def _event_at(data: bytes, position: int) -> dict | None:
@@ -120,7 +120,7 @@ def test_flipping_any_byte_fails_and_names_the_event(db: Database, tmp_path: Pat
     for position in positions:
         flipped = bytearray(data)
         flipped[position] ^= 0x01
-        result = audit_bundle.verify_bundle(bytes(flipped))
+        result = audit_bundle_check.verify_bundle(bytes(flipped))
         assert not result.ok, f"flip at byte {position} went unnoticed"
         event = _event_at(data, position)
         if event is not None and data[position:position + 1] != b"\n":
@@ -135,12 +135,12 @@ def test_truncation_is_found(db: Database) -> None:
     _days_work(db)
     lines = _export(db)
     cut = lines[:-4] + lines[-1:]  # three events gone, footer kept
-    result = audit_bundle.verify_bundle(cut)
+    result = audit_bundle_check.verify_bundle(cut)
     assert not result.ok and "truncated" in (result.reason or "")
-    no_footer = audit_bundle.verify_bundle(lines[:-3])
+    no_footer = audit_bundle_check.verify_bundle(lines[:-3])
     assert not no_footer.ok and "truncated" in (no_footer.reason or "")
-    assert not audit_bundle.verify_bundle(lines[:1]).ok
-    assert not audit_bundle.verify_bundle([]).ok
+    assert not audit_bundle_check.verify_bundle(lines[:1]).ok
+    assert not audit_bundle_check.verify_bundle([]).ok
 
 
 def _anchored_days_work(db: Database) -> None:
@@ -181,19 +181,19 @@ def test_a_rewritten_bundle_is_caught_by_the_checkpoint_file(db: Database, check
     _anchored_days_work(db)
     lines = _export(db, None, None)
     forged = _recompute(lines, keep=2)
-    assert audit_bundle.verify_bundle(forged).ok  # alone, an offline check cannot know what was cut
+    assert audit_bundle_check.verify_bundle(forged).ok  # alone, an offline check cannot know what was cut
     entries = audit.read_checkpoint_file(checkpoint_file)
     assert [e["anchor"] for e in entries] == [1, 2, 3]
-    result = audit_bundle.verify_bundle(forged, entries)
+    result = audit_bundle_check.verify_bundle(forged, entries)
     assert not result.ok and "truncated" in (result.reason or "") and "anchor 1" in (result.reason or "")
-    assert audit_bundle.verify_bundle(lines, entries).ok
+    assert audit_bundle_check.verify_bundle(lines, entries).ok
 
 
 def test_a_bundle_with_anchors_checks_the_heads_they_recorded(db: Database) -> None:
     _anchored_days_work(db)
     lines = _export(db)
     assert sum(json.loads(line)["kind"] == "anchor" for line in lines) == 3
-    assert audit_bundle.verify_bundle(lines).ok
+    assert audit_bundle_check.verify_bundle(lines).ok
     events = [json.loads(line) for line in lines[1:-1] if json.loads(line)["kind"] == "event"]
     k = events[-1]["chain"]
     header = json.loads(lines[0])
@@ -207,7 +207,7 @@ def test_a_bundle_with_anchors_checks_the_heads_they_recorded(db: Database) -> N
     head = audit.canonical(header)
     digest = hashlib.sha256("".join(x + "\n" for x in [head, *kept]).encode()).hexdigest()
     footer = {**json.loads(lines[-1]), "count": len(events) - 1, "sha256": digest}
-    result = audit_bundle.verify_bundle([head, *kept, audit.canonical(footer)])
+    result = audit_bundle_check.verify_bundle([head, *kept, audit.canonical(footer)])
     assert not result.ok and f"records chain {k} at position {last['n']}" in (result.reason or "")
 
 
