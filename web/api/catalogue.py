@@ -7,9 +7,8 @@ from datetime import datetime
 from flask import jsonify, request
 
 from engine import clock
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import calendars, catalogue
+from engine.services import calendars, catalogue, catalogue_views
 from web.api import api
 from web.api.helpers import json_body
 from web.api.openapi import OBJ, PATHS, STR, _json, _op
@@ -50,9 +49,8 @@ PATHS.update({
 @api.get("/services")
 @login_required
 def list_services():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        retired = request.args.get("include_retired", "") in ("1", "true", "yes")
-        return jsonify({"services": catalogue.list_services(uow, include_retired=retired)})
+    retired = request.args.get("include_retired", "") in ("1", "true", "yes")
+    return jsonify({"services": catalogue_views.services(db(), include_retired=retired)})
 
 
 @api.post("/services")
@@ -64,8 +62,7 @@ def create_service():  # type: ignore[no-untyped-def]
 @api.get("/services/<ref>")
 @login_required
 def get_service(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(catalogue.get(uow, ref))
+    return jsonify(catalogue_views.service(db(), ref))
 
 
 @api.patch("/services/<ref>")
@@ -77,8 +74,7 @@ def update_service(ref: str):  # type: ignore[no-untyped-def]
 @api.get("/calendars")
 @login_required
 def list_calendars():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"calendars": calendars.list_calendars(uow)})
+    return jsonify({"calendars": catalogue_views.calendar_list(db())})
 
 
 @api.post("/calendars")
@@ -90,8 +86,7 @@ def create_calendar():  # type: ignore[no-untyped-def]
 @api.get("/calendars/<ref>")
 @login_required
 def get_calendar(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(calendars.get(uow, ref))
+    return jsonify(catalogue_views.calendar(db(), ref))
 
 
 @api.patch("/calendars/<ref>")
@@ -126,5 +121,4 @@ def instant_arg(name: str) -> datetime:
 @login_required
 def calendar_open(ref: str):  # type: ignore[no-untyped-def]
     at = instant_arg("at")
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(calendars.open_at(uow, ref, at))
+    return jsonify(catalogue_views.calendar_open(db(), ref, at))

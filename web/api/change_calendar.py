@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from flask import Response, jsonify, request
 
 from engine import clock
-from engine.db.database import unit_of_work
-from engine.services import blackouts, change_calendar, change_ical, impact
+from engine.services import blackouts, calendar_views, catalogue_views, change_ical
 from web.api import api
 from web.api.catalogue import instant_arg
 from web.api.helpers import act_required, json_body
@@ -58,8 +57,7 @@ def filters() -> dict[str, str | None]:
 @act_required("change_calendar")
 def calendar_entries():  # type: ignore[no-untyped-def]
     start, end = range_args()
-    with unit_of_work(db(), readonly=True) as uow:
-        items = change_calendar.entries(uow, start, end, **filters())
+    items = calendar_views.entries(db(), start, end, **filters())
     return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(), "changes": items})
 
 
@@ -67,8 +65,7 @@ def calendar_entries():  # type: ignore[no-untyped-def]
 @act_required("change_calendar")
 def calendar_feed():  # type: ignore[no-untyped-def]
     start, end = range_args(back=30, ahead=180)
-    with unit_of_work(db(), readonly=True) as uow:
-        items = change_calendar.entries(uow, start, end, **filters())
+    items = calendar_views.entries(db(), start, end, **filters())
     body = change_ical.feed(items, clock.now(), request.host_url)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": "inline; filename=changes.ics"})
@@ -78,26 +75,23 @@ def calendar_feed():  # type: ignore[no-untyped-def]
 @act_required("change_calendar")
 def conflicts():  # type: ignore[no-untyped-def]
     ref = (request.args.get("ref") or "").strip()
-    with unit_of_work(db(), readonly=True) as uow:
-        if ref:
-            return jsonify(change_calendar.conflicts_for(uow, ref))
-        start, end = range_args()
-        return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(),
-                        "changes": change_calendar.conflicts_in(uow, start, end, **filters())})
+    if ref:
+        return jsonify(calendar_views.conflicts_for(db(), ref))
+    start, end = range_args()
+    return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(),
+                    "changes": calendar_views.conflicts_in(db(), start, end, **filters())})
 
 
 @api.get("/instances/<ref>/impact")
 @login_required
 def record_impact(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(impact.impact_for(uow, current_actor(), ref))  # type: ignore[arg-type]
+    return jsonify(calendar_views.impact_for(db(), current_actor(), ref))  # type: ignore[arg-type]
 
 
 @api.get("/blackouts")
 @login_required
 def list_blackouts():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"blackouts": blackouts.list_blackouts(uow)})
+    return jsonify({"blackouts": catalogue_views.blackout_list(db())})
 
 
 @api.post("/blackouts")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import cmdb, cmdb_csv
+from engine.services import catalogue_views, cmdb, cmdb_csv
 from web.api import api
 from web.api.helpers import json_body
 from web.api.openapi import PATHS, STR, _json, _op
@@ -43,9 +42,8 @@ PATHS.update({
 @login_required
 def list_cis():  # type: ignore[no-untyped-def]
     retired = request.args.get("include_retired", "") in ("1", "true", "yes")
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"cis": cmdb.list_items(uow, service=request.args.get("service") or None,
-                                               type_=request.args.get("type") or None, include_retired=retired)})
+    return jsonify({"cis": catalogue_views.items(db(), service=request.args.get("service") or None,
+                                                 type_=request.args.get("type") or None, include_retired=retired)})
 
 
 @api.post("/cis")
@@ -57,8 +55,7 @@ def create_ci():  # type: ignore[no-untyped-def]
 @api.get("/cis/<ref>")
 @login_required
 def get_ci(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(cmdb.get(uow, ref))
+    return jsonify(catalogue_views.item(db(), ref))
 
 
 @api.patch("/cis/<ref>")
@@ -77,8 +74,7 @@ def delete_ci(ref: str):  # type: ignore[no-untyped-def]
 @api.get("/cis/<ref>/history")
 @login_required
 def ci_history(ref: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"ci": ref, "events": cmdb.history(uow, ref)})
+    return jsonify({"ci": ref, "events": catalogue_views.item_history(db(), ref)})
 
 
 @api.get("/cis.csv")

@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import render_template, request, url_for
 
-from engine.db.database import unit_of_work
-from engine.services import catalogue, change_calendar, cmdb
+from engine.services import calendar_views
 from web.auth import db
 from web.ui.common import page, ui
 
@@ -48,12 +47,8 @@ def change_calendar_page():  # type: ignore[no-untyped-def]
     anchor = _anchor()
     first, after, prev_anchor, next_anchor = _span(view, anchor)
     chosen = {"service": request.args.get("service") or None, "ci": request.args.get("ci") or None}
-    with unit_of_work(db(), readonly=True) as uow:
-        items = change_calendar.entries(uow, _at(first), _at(after), **chosen)
-        flagged = {c["business_key"]: c["conflicts"] for c in
-                   change_calendar.conflicts_in(uow, _at(first), _at(after), **chosen)}
-        services = catalogue.list_services(uow, include_retired=True)
-        cis = cmdb.list_items(uow, include_retired=True)
+    shown = calendar_views.calendar_page(db(), _at(first), _at(after), **chosen)
+    items = shown["items"]
     days: list[dict[str, Any]] = []
     day = first
     while day < after:
@@ -71,7 +66,7 @@ def change_calendar_page():  # type: ignore[no-untyped-def]
 
     feed_args: dict[str, Any] = {k: v for k, v in chosen.items() if v}
     feed = url_for("api.calendar_feed", **feed_args)
-    return render_template("change_calendar.html", view=view, weeks=weeks, items=items, flagged=flagged,
-                           services=services, cis=cis, chosen=chosen, anchor=anchor, first=first,
+    return render_template("change_calendar.html", view=view, weeks=weeks, items=items, flagged=shown["flagged"],
+                           services=shown["services"], cis=shown["cis"], chosen=chosen, anchor=anchor, first=first,
                            last=after - timedelta(days=1), link=link, prev_anchor=prev_anchor,
                            next_anchor=next_anchor, feed=feed)

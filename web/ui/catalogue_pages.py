@@ -8,10 +8,8 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.db.database import unit_of_work
 from engine.errors import DomainError
-from engine.services import blackouts, calendars, catalogue, cmdb, cmdb_csv
-from engine.services.catalogue_access import is_catalogue_admin, may_edit_service, owns
+from engine.services import blackouts, catalogue, catalogue_views, cmdb, cmdb_csv
 from web.auth import db
 from web.ui.common import page, signed_in, ui
 
@@ -26,29 +24,13 @@ def _refused(exc: DomainError) -> None:
 @ui.get("/catalogue")
 @page()
 def catalogue_home():  # type: ignore[no-untyped-def]
-    actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        services = catalogue.list_services(uow, include_retired=True)
-        items = cmdb.list_items(uow, include_retired=True)
-        options = cmdb.choices(uow)
-        owners = cmdb.owner_choices(uow)
-    return render_template("catalogue.html", services=services, cis=items, admin=is_catalogue_admin(actor),
-                           types=cmdb.TYPES, service_options=[s for s in services if s["active"]],
-                           ci_options=options, owners=owners)
+    return render_template("catalogue.html", **catalogue_views.home_page(db(), signed_in()))
 
 
 @ui.get("/catalogue/services/<ref>")
 @page()
 def service_page(ref: str):  # type: ignore[no-untyped-def]
-    actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        service = catalogue.get(uow, ref)
-        row = catalogue.row(uow, ref)
-        items = cmdb.list_items(uow, service=ref, include_retired=True)
-        cals = calendars.list_calendars(uow)
-        may_edit = may_edit_service(actor, row)
-    return render_template("service.html", service=service, cis=items, calendars=cals, may_edit=may_edit,
-                           admin=is_catalogue_admin(actor), tiers=catalogue.TIERS)
+    return render_template("service.html", **catalogue_views.service_page(db(), signed_in(), ref))
 
 
 @ui.post("/catalogue/services/<ref>")
@@ -101,17 +83,7 @@ def create_ci():  # type: ignore[no-untyped-def]
 @ui.get("/catalogue/cis/<ref>")
 @page()
 def ci_page(ref: str):  # type: ignore[no-untyped-def]
-    actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        item = cmdb.get(uow, ref)
-        events = cmdb.history(uow, ref)
-        services = catalogue.list_services(uow)
-        options = [o for o in cmdb.choices(uow) if o["id"] != ref]
-        served = [catalogue.row(uow, s) for s in item["services"]]
-    may_edit = is_catalogue_admin(actor) or owns(actor, item["owner_user"], item["owner_role"]) or any(
-        owns(actor, s.owner_user, s.owner_role) for s in served)
-    return render_template("ci.html", ci=item, events=events, services=services, ci_options=options,
-                           may_edit=may_edit, admin=is_catalogue_admin(actor), types=cmdb.TYPES)
+    return render_template("ci.html", **catalogue_views.ci_page(db(), signed_in(), ref))
 
 
 @ui.post("/catalogue/cis/<ref>")
@@ -157,10 +129,7 @@ def blackout_page():  # type: ignore[no-untyped-def]
         else:
             flash(f"Blackout {body['name']!r} declared.", "ok")
         return redirect(url_for("ui.blackout_page"))
-    with unit_of_work(db(), readonly=True) as uow:
-        rows = blackouts.list_blackouts(uow)
-        services = catalogue.list_services(uow)
-    return render_template("blackouts.html", rows=rows, services=services, admin=is_catalogue_admin(actor))
+    return render_template("blackouts.html", **catalogue_views.blackout_page(db(), actor))
 
 
 @ui.post("/catalogue/blackouts/<int:blackout_id>/delete")
