@@ -71,9 +71,9 @@ def seed(db: Database, n: int) -> dict[str, int]:
               1, 'user' || (g % {USERS}), now() - (g % 129600) * interval '1 minute'
             FROM generate_series(1, {n}) g""",
         "SELECT setval(pg_get_serial_sequence('process_instance', 'id'), (SELECT max(id) FROM process_instance))",
-        f"""INSERT INTO human_task (id, instance_id, process_key, business_key, element_id, name, lane, roles_json,
-              assignee, approval, priority, created_at, due_at)
-            SELECT gen_random_uuid()::text, p.id, p.process_key, p.business_key,
+        f"""INSERT INTO human_task (id, instance_id, process_key, process_version_id, business_key, element_id, name,
+              lane, roles_json, assignee, approval, priority, created_at, due_at)
+            SELECT gen_random_uuid()::text, p.id, p.process_key, p.process_version_id, p.business_key,
               ({el_ids})[1 + (p.id + k) % {len(ELEMENTS)}], ({el_names})[1 + (p.id + k) % {len(ELEMENTS)}],
               ({el_lanes})[1 + (p.id + k) % {len(ELEMENTS)}],
               CASE WHEN h % 100 < 15

@@ -182,6 +182,9 @@ class HumanTask(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     process_key: Mapped[str] = mapped_column(String(100))
+    # The instance's version, copied: the inbox tally's triggers read only this row (a cascaded delete has no
+    # instance left to ask), and the version decides the team a requester-lane task is also offered to.
+    process_version_id: Mapped[int] = mapped_column(Integer)
     business_key: Mapped[str] = mapped_column(String(40))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
@@ -214,6 +217,22 @@ class TaskCandidate(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InboxTally(Base):
+    """Open tasks counted by what the inbox's exact totals ask of them (version, candidate roles as the task row
+    lists them, priority, claimed or not). Database triggers on human_task insert a +1/-1 row per change in the
+    changing transaction, so no writer waits on another's counter; the worker sums them up now and then
+    (engine/services/inbox_tally.py). A total is the sum over a few hundred rows, not a count of tasks."""
+
+    __tablename__ = "inbox_tally"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(Integer)
+    process_key: Mapped[str] = mapped_column(String(100))
+    roles_json: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    assigned: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class MessageSubscription(Base):

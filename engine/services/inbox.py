@@ -18,9 +18,9 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, s
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.db.models import HumanTask, InboxTally, ProcessInstance, TaskCandidate
 from engine.errors import BadRequest
-from engine.services import policy
+from engine.services import inbox_tally, policy
 from engine.services.actors import Actor
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -186,6 +186,41 @@ def _row_key(task: HumanTask, sort: str) -> list[Any]:
             "task": [task.name, task.id]}[sort]
 
 
+# ------------------------------------------------------------------------------------------------- totals
+
+def exact_total(uow: UnitOfWork, actor: Actor, tab: str, f: Filters, where: list[ColumnElement[bool]]) -> int:
+    """Every match of the page's WHERE: from the inbox tally when it counts this tab and these filters, else
+    counted (the time filters, the search text and one person's tasks are narrow enough to count)."""
+    tallied = _tallied(uow, actor, tab, f)
+    return tallied if tallied is not None else _count(uow, *where)
+
+
+def _count(uow: UnitOfWork, *where: ColumnElement[bool]) -> int:
+    return uow.session.execute(select(func.count()).select_from(HumanTask).where(*where)).scalar_one()
+
+
+def _tallied(uow: UnitOfWork, actor: Actor, tab: str, f: Filters) -> int | None:
+    if f.sla or f.due_from or f.due_to or f.q.strip() or f.assignee not in ("", "none"):
+        return None
+    if tab == "mine" or (tab == "all" and not policy.sees_all(actor)):
+        return None  # one person's tasks (an index range), or a staff member's records (not counted by group)
+    on = [InboxTally.process_key == f.process] if f.process else []
+    if f.priority:
+        on.append(InboxTally.priority.is_(None) if f.priority == "none" else InboxTally.priority == f.priority)
+    if tab == "all":  # someone who sees every task
+        if f.assignee == "none":
+            on.append(InboxTally.assigned.is_(False))
+        return sum(g.count for g in inbox_tally.groups(uow, *on) if not f.role or f.role in g.roles)
+    rule = policy.offered_by_role(uow, actor)
+    total = sum(g.count for g in inbox_tally.groups(uow, InboxTally.assigned.is_(False), *on)
+                if (not f.role or f.role in g.roles) and rule(g.process_version_id, g.roles))
+    narrowed = filter_clauses(uow, f, clock.now())  # here only process, priority, role, unclaimed
+    total += _count(uow, policy.offered_personally(uow, actor), *narrowed)
+    if tab == "todo":
+        total += _count(uow, HumanTask.assignee == actor.username, *narrowed)
+    return total
+
+
 # --------------------------------------------------------------------------------------------------- page
 
 def parse_sort(sort: str | None) -> tuple[str, bool]:
@@ -214,8 +249,7 @@ def page(uow: UnitOfWork, actor: Actor, tab: str, filters: Filters | None = None
         stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
     stmt = stmt.order_by(*[c.desc() if descending else c.asc() for c in columns]).limit(limit + 1)
     rows = list(uow.session.execute(stmt).scalars())
-    total = uow.session.execute(select(func.count()).select_from(HumanTask).where(*where)).scalar_one() \
-        if count else -1
+    total = exact_total(uow, actor, tab, filters, where) if count else -1
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(_row_key(rows[-1], name)) if more and rows else None

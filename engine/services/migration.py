@@ -208,6 +208,7 @@ def _retarget_tasks(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, targ
     ready = {t.task_id: t for t in runner.ready_tasks()}
     rows = uow.session.execute(select(HumanTask).where(HumanTask.instance_id == inst.id)).scalars()
     for row in rows:
+        row.process_version_id = target.id  # the tasks run on the target too (the inbox tally counts by version)
         task = ready.get(row.id)
         el = target.meta.elements.get(task.element_id) if task is not None else None
         if task is None or el is None:

@@ -18,6 +18,7 @@ The rules:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -154,6 +155,32 @@ def _for(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
             HumanTask.instance_id.in_(select(ProcessInstance.id).where(
                 ProcessInstance.process_version_id.in_(team_versions))) if team_versions else false()))
     return or_(for_staff, for_everyone) if staff else for_everyone
+
+
+def offered_by_role(uow: UnitOfWork, actor: Actor) -> Callable[[int, frozenset[str]], bool]:
+    """Whether an unclaimed task of a version, for these candidate roles, is offered to the actor whoever its
+    record is for: the part of `offered` that the inbox tally counts (by version and roles)."""
+    staff = staff_roles(actor)
+    team_versions = _team_versions(uow, staff)
+    return lambda version, roles: bool(roles & staff) or (EVERYONE in roles and version in team_versions)
+
+
+def offered_personally(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
+    """The rest of `offered`, disjoint from `offered_by_role`: unclaimed requester-lane tasks on records the
+    actor acts for, of versions whose team they are not in, with none of their staff roles among the candidates."""
+    staff = staff_roles(actor)
+    team_versions = _team_versions(uow, staff)
+    return and_(
+        HumanTask.assignee.is_(None),
+        HumanTask.instance_id.in_(_acting_for(actor)),
+        HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role == EVERYONE)),
+        HumanTask.id.not_in(select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(staff))))
+        if staff else true(),
+        HumanTask.process_version_id.not_in(sorted(team_versions)) if team_versions else true())
+
+
+def _team_versions(uow: UnitOfWork, staff: frozenset[str]) -> set[int]:
+    return set(declared.versions_where(uow, lambda d: d.team is not None and d.team in staff)) if staff else set()
 
 
 def tabs(actor: Actor) -> list[str]:

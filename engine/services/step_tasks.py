@@ -84,7 +84,8 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
             continue
         roles = list(el.roles) if el else []
         values = {
-            "id": tid, "instance_id": inst.id, "process_key": inst.process_key, "business_key": inst.business_key,
+            "id": tid, "instance_id": inst.id, "process_key": inst.process_key,
+            "process_version_id": inst.process_version_id, "business_key": inst.business_key,
             "element_id": rt.element_id, "name": rt.name, "lane": el.lane if el else None,
             "roles_json": json.dumps(roles), "assignee": _assignee(el.assignee if el else None, data),
             "approval": bool(el and el.is_approval), "priority": priority, "created_at": now,

@@ -17,7 +17,7 @@ from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import ProcessInstance, WorkerHeartbeat
 from engine.errors import Conflict
-from engine.services import audit_chains, cadences, messages, notify_sweeps, step_guard, stepping
+from engine.services import audit_chains, cadences, inbox_tally, messages, notify_sweeps, step_guard, stepping
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,8 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
             # Notifications: SLA warnings and digests every NOTIFY_EVERY seconds, the mail outbox every round.
             sweep = once or time.monotonic() - swept >= NOTIFY_EVERY
             notify_sweeps.run_once(db, sweeps=sweep)
+            if sweep:
+                inbox_tally.compact(db)  # the inbox totals' +1/-1 rows folded into one per group
             swept = time.monotonic() if sweep else swept
             heartbeat(db, worker_id, result.instances)
             audit_chains.anchor_if_due(db)  # the audit chains' heads, anchored every so often

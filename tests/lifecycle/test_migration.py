@@ -12,9 +12,9 @@ import time_machine
 from sqlalchemy import select
 
 from engine.db.database import Database, unit_of_work
-from engine.db.models import AuditEvent
+from engine.db.models import AuditEvent, ProcessVersion
 from engine.errors import BadRequest, NotAllowed, NotFound
-from engine.services import audit, conformance, instances, migration, tasks, timers
+from engine.services import audit, conformance, inbox_tally, instances, migration, tasks, timers
 from tests.bpmn_snippets import HEAD
 from tests.conftest import ALICE, BOB, IVAN
 from tests.support import OWNER, deploy_process, deploy_xml, do, events, instance, task_for, task_ids
@@ -94,6 +94,11 @@ def test_apply_moves_the_movable_in_one_audited_act(db: Database, world: dict[st
     assert instance(db, world["at_b"])["version"] == 2 and instance(db, world["done"])["version"] == 1
     after = task_for(db, world["at_b"], "b")
     assert (after["id"], after["assignee"]) == (before["id"], "bob")  # the claim survives the move
+    with unit_of_work(db) as uow:  # the inbox tally counts the moved tasks under their new version
+        assert inbox_tally.by_key(uow) == inbox_tally.counted(uow)
+        v2 = uow.session.execute(select(ProcessVersion.id).where(ProcessVersion.key == "p",
+                                                                 ProcessVersion.version == 2)).scalar_one()
+        assert {key[0] for key in inbox_tally.by_key(uow)} == {v2}
     assert instance(db, world["at_a"])["data"]["note"] == "first"
 
     (moved,) = events(db, world["at_b"], "instance.migrated")
