@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from engine.db.database import Database
+from engine.services.app_start import Handle, open_handle
 from engine.services.desk_config import attachment_limits
 from web import errors, security_headers
 from web.auth import check_csrf, csrf_token
@@ -15,7 +15,7 @@ from web.config import Settings
 from web.json_input import StrictJSONProvider
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, **overrides: Any) -> Flask:
+def create_app(settings: Settings | None = None, db: Handle | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_relative_config=False)
     app.json = StrictJSONProvider(app)
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, **o
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)
-    app.extensions["itsmflow.db"] = db or Database(settings.database_url)
+    app.extensions["itsmflow.db"] = db or open_handle(settings.database_url)
     app.extensions["itsmflow.settings"] = settings
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -13,13 +13,15 @@ from flask import current_app, g, request, session
 from engine.errors import NotAllowed, NotFound, Unauthenticated
 from engine.services import signin, users
 from engine.services.actors import Actor
+from engine.services.app_start import Handle
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["itsmflow.db"]
+def db() -> Handle:
+    handle: Handle = current_app.extensions["itsmflow.db"]
+    return handle
 
 
 def current_actor(required: bool = True) -> Actor | None:

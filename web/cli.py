@@ -5,22 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from engine.db.database import Database, unit_of_work
 from engine.errors import DomainError
-from engine.services import audit, demo_catalogue, record_index, seeding, timers, users
+from engine.services import audit, audit_views, demo_catalogue, record_index, seeding, timers, users
 from engine.services.actors import Actor
+from engine.services.app_start import Handle, open_handle, upgrade_schema
 from engine.services.bundles import dmn_file, folder_bundle, process_folders
 from web.config import Settings
 
 DEPLOYER = Actor("cli", frozenset({"process_owner", "admin"}))
 
 
-def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+def _db() -> Handle:
+    return open_handle(Settings.from_env().database_url)
 
 
 @click.group()
@@ -36,14 +37,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
-    from engine.db.migrate import upgrade
-
     url = Settings.from_env().database_url
-    upgrade(url)
+    upgrade_schema(url)
     click.echo(f"database at {url.split('@')[-1]} is up to date")
 
 
-def _deploy_path(database: Database, path: Path, force: bool) -> list[seeding.SeedResult]:
+def _deploy_path(database: Handle, path: Path, force: bool) -> list[seeding.SeedResult]:
     """Bundled files are seeds: installed when absent, otherwise offered as proposals (or forced)."""
     if path.is_dir() and not any(path.glob("*.bpmn")) and not any(path.glob("*.dmn")):
         done = []
@@ -222,7 +221,7 @@ def audit_group() -> None:
     """The audit trail."""
 
 
-def _when(value: str | None, end: bool = False, name: str = "from"):  # type: ignore[no-untyped-def]
+def _when(value: str | None, end: bool = False, name: str = "from") -> datetime | None:
     from engine.services.audit_bundle import parse_when
 
     try:
@@ -236,11 +235,7 @@ def _when(value: str | None, end: bool = False, name: str = "from"):  # type: ig
               help="the checkpoint file kept outside the database, checked strictly (it must be this database's)")
 def audit_verify(checkpoints: Path | None) -> None:
     """Check the hash chain; exit 1 and name the first bad event when it is broken."""
-    with unit_of_work(_db()) as uow:
-        if checkpoints is not None:
-            result = audit.verify(uow, checkpoints, strict=True)
-        else:
-            result = audit.verify(uow, audit.checkpoint_file(), strict=False)
+    result = audit_views.verify_chain(_db(), checkpoints)
     click.echo(json.dumps(result.to_dict()))
     sys.exit(0 if result.ok else 1)
 
@@ -248,9 +243,7 @@ def audit_verify(checkpoints: Path | None) -> None:
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Record the chain's head now, in the database and in the checkpoint file (e.g. daily from cron)."""
-    with unit_of_work(_db()) as uow:
-        written = audit.write_checkpoint(uow)
-        uow.commit()
+    written = audit_views.checkpoint(_db())
     click.echo(json.dumps({"checkpoint": written, "file": str(audit.checkpoint_file() or "")}))
 
 
@@ -260,19 +253,16 @@ def audit_checkpoint() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of stdout")
 def audit_export(start: str | None, end: str | None, output: Path | None) -> None:
     """Export the trail as a JSON Lines bundle that `audit verify-bundle` checks without the database."""
-    from engine.services import audit_bundle
-
     since, until = _when(start), _when(end, end=True, name="to")
-    with unit_of_work(_db()) as uow:
-        if output is None:
-            for line in audit_bundle.export_lines(uow, since, until):
-                click.echo(line)
-            return
-        count = 0
-        with output.open("w", encoding="utf-8", newline="\n") as fh:
-            for line in audit_bundle.export_lines(uow, since, until):
-                fh.write(line + "\n")
-                count += 1
+    if output is None:
+        for line in audit_views.export_lines(_db(), since, until):
+            click.echo(line)
+        return
+    count = 0
+    with output.open("w", encoding="utf-8", newline="\n") as fh:
+        for line in audit_views.export_lines(_db(), since, until):
+            fh.write(line + "\n")
+            count += 1
     click.echo(f"wrote {max(count - 2, 0)} event(s) to {output}", err=True)
 
 
@@ -303,8 +293,7 @@ def audit_conformance(process: str | None, start: str | None, end: str | None, a
     from engine.services import conformance
 
     since, until = _when(start), _when(end, end=True, name="to")
-    with unit_of_work(_db()) as uow:
-        found = conformance.report(uow, process, since, until)
+    found = audit_views.deviations(_db(), process, since, until)
     if as_json:
         click.echo(json.dumps({"ok": not found, "deviations": [d.to_dict() for d in found],
                                "summary": conformance.summary(found)}, indent=2))

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from engine.db.database import Database
 from engine.errors import DomainError
 from engine.services import migration
 from engine.services.actors import Actor
+from engine.services.app_start import open_handle
 from web.config import Settings
 
 MIGRATOR = Actor("cli", frozenset({"process_owner", "admin"}))
@@ -60,7 +60,7 @@ def migrate_cmd(key: str, from_version: int, to_version: int, maps: tuple[str, .
     audited act."""
     body = {"from_version": from_version, "to_version": to_version, "mapping": _mapping(maps),
             "instances": _refs(chosen)}
-    database = Database(Settings.from_env().database_url)
+    database = open_handle(Settings.from_env().database_url)
     try:
         req = migration.parse_request(key, body)
         if do_apply:

@@ -12,14 +12,14 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
-from engine.db.database import Database
 from engine.services import desk_config, mail_in
+from engine.services.app_start import Handle
 
 log = logging.getLogger(__name__)
 
 
 class DeskHandler:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Handle) -> None:
         self.db = db
 
     async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope, address: str,  # noqa: N802
@@ -43,7 +43,7 @@ class DeskHandler:
         return "250 OK"
 
 
-def serve(db: Database, host: str, port: int, stop: threading.Event | None = None) -> None:
+def serve(db: Handle, host: str, port: int, stop: threading.Event | None = None) -> None:
     """Listens until SIGTERM / SIGINT (or `stop` is set)."""
     limit = desk_config.attachment_limits().max_bytes * 4 + 1024 * 1024
     controller = Controller(DeskHandler(db), hostname=host, port=port, data_size_limit=limit)

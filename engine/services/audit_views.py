@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
@@ -29,6 +30,32 @@ def export(db: Database, kind: str, start: datetime | None, end: datetime | None
 
 def conformance_report(db: Database, process: str | None, start: datetime | None,
                        end: datetime | None) -> dict[str, Any]:
-    with unit_of_work(db, readonly=True) as uow:
-        found = conformance.report(uow, process, start, end)
+    found = deviations(db, process, start, end)
     return {"ok": not found, "deviations": [d.to_dict() for d in found], "summary": conformance.summary(found)}
+
+
+def verify_chain(db: Database, checkpoints: Path | None) -> audit.Verification:
+    """The command line's check: strict against a checkpoint file it names, else lenient against the configured one."""
+    with unit_of_work(db, readonly=True) as uow:
+        if checkpoints is not None:
+            return audit.verify(uow, checkpoints, strict=True)
+        return audit.verify(uow, audit.checkpoint_file(), strict=False)
+
+
+def checkpoint(db: Database) -> dict[str, Any] | None:
+    with unit_of_work(db) as uow:
+        written = audit.write_checkpoint(uow)
+        uow.commit()
+        return written
+
+
+def export_lines(db: Database, start: datetime | None, end: datetime | None) -> Iterator[str]:
+    """The bundle's JSON lines (no line ends), from one read-only transaction."""
+    with unit_of_work(db, readonly=True) as uow:
+        yield from audit_bundle.export_lines(uow, start, end)
+
+
+def deviations(db: Database, process: str | None, start: datetime | None,
+               end: datetime | None) -> list[conformance.Deviation]:
+    with unit_of_work(db, readonly=True) as uow:
+        return conformance.report(uow, process, start, end)

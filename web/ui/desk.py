@@ -6,36 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
-from engine.db.database import unit_of_work
-from engine.db.models import ProcessInstance
 from engine.errors import BadRequest, DomainError, TooLarge
-from engine.services import assign, conversation, notifications, readable
+from engine.services import assign, conversation, desk_views, notifications, readable
 from engine.services.actors import Actor
-from engine.services.desk_config import attachment_limits
 from engine.services.notify_kinds import KINDS
 from web.api.conversation import file_response
 from web.auth import db
 from web.ui.common import actor_or_none, page, safe_next, signed_in, ui
 
 
-def record_extras(uow: Any, actor: Actor, inst: ProcessInstance, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the record page adds for the conversation: entries, the upload limits, and the timeline without
-    internal notes for those who may not read them."""
-    if not conversation.may_use_internal(actor):
-        events = [e for e in events if not conversation.internal_event(e["type"], e["data"])]
-    limits = attachment_limits()
-    return {"conversation": conversation.conversation(uow, actor, inst), "events": events,
-            "may_internal": conversation.may_use_internal(actor), "upload_max": limits.max_bytes,
-            "upload_types": sorted(limits.types)}
-
-
 @ui.app_template_global("labels_for")
 def labels_for(process: str, version: int) -> dict[str, dict[str, Any]]:
     """Form labels of a process version, for pages that show its data (record, task, timeline)."""
     try:
-        with unit_of_work(db(), readonly=True) as uow:
-            return readable.for_process(uow, process, int(version))
+        return desk_views.labels(db(), process, int(version))
     except Exception:  # noqa: BLE001 - labels are a nicety: without them the page shows humanized names
         return {}
 
@@ -82,15 +68,14 @@ def _unread() -> dict[str, Any]:
     if actor is None:
         return {"unread_notes": 0}
     try:
-        with unit_of_work(db(), readonly=True) as uow:
-            return {"unread_notes": notifications.unread_count(uow, actor)}
+        return {"unread_notes": desk_views.unread_count(db(), actor)}
     except Exception:  # noqa: BLE001 - a badge must never break a page (the error page included)
         return {"unread_notes": 0}
 
 
 @ui.post("/records/<ref>/comments")
 @page()
-def post_comment(ref: str):  # type: ignore[no-untyped-def]
+def post_comment(ref: str) -> ResponseReturnValue:
     files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
     back = safe_next(request.form.get("next"), url_for("ui.record", ref=ref)) + "#conversation"
     try:
@@ -106,28 +91,26 @@ def post_comment(ref: str):  # type: ignore[no-untyped-def]
 
 @ui.get("/records/<ref>/attachments/<int:attachment_id>")
 @page()
-def download(ref: str, attachment_id: int):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        meta, content = conversation.download(uow, signed_in(), ref, attachment_id)
+def download(ref: str, attachment_id: int) -> ResponseReturnValue:
+    meta, content = desk_views.download(db(), signed_in(), ref, attachment_id)
     return file_response(meta, content)
 
 
 @ui.get("/notifications")
 @page()
-def notifications_page():  # type: ignore[no-untyped-def]
+def notifications_page() -> ResponseReturnValue:
     actor = signed_in()
     before = request.args.get("before", "")
-    with unit_of_work(db(), readonly=True) as uow:
-        rows, next_cursor = notifications.listing(uow, actor, request.args.get("unread") == "1", 50,
+    rows, next_cursor, _unread = desk_views.notes(db(), actor, request.args.get("unread") == "1", 50,
                                                   int(before) if before.isdigit() else None)
-        prefs = notifications.preferences(uow, actor)
+    prefs = desk_views.preferences(db(), actor)
     return render_template("notifications.html", rows=rows, next_cursor=next_cursor, prefs=prefs,
                            unread_only=request.args.get("unread") == "1")
 
 
 @ui.post("/notifications/read")
 @page()
-def notifications_read():  # type: ignore[no-untyped-def]
+def notifications_read() -> ResponseReturnValue:
     raw = request.form.get("id", "")
     ids = [int(raw)] if raw.isdigit() else None
     notifications.mark_read(db(), signed_in(), ids)
@@ -137,7 +120,7 @@ def notifications_read():  # type: ignore[no-untyped-def]
 
 @ui.post("/notifications/preferences")
 @page()
-def notifications_preferences():  # type: ignore[no-untyped-def]
+def notifications_preferences() -> ResponseReturnValue:
     choices = {kind: {"in_app": request.form.get(f"{kind}-in_app") == "on",
                       "email": request.form.get(f"{kind}-email") == "on"} for kind in KINDS}
     notifications.set_preferences(db(), signed_in(), choices)
@@ -147,7 +130,7 @@ def notifications_preferences():  # type: ignore[no-untyped-def]
 
 @ui.route("/notifications/templates", methods=["GET", "POST"])
 @page("notification_templates")
-def notification_templates():  # type: ignore[no-untyped-def]
+def notification_templates() -> ResponseReturnValue:
     actor = signed_in()
     errors: dict[str, str] = {}
     status = 200
@@ -163,6 +146,5 @@ def notification_templates():  # type: ignore[no-untyped-def]
         else:
             flash(f"Template “{KINDS[kind].title}” {'reset to the default' if reset else 'saved'}.", "ok")
             return redirect(url_for("ui.notification_templates") + f"#t-{kind}")
-    with unit_of_work(db(), readonly=True) as uow:
-        rows = notifications.templates(uow, actor)
+    rows = desk_views.templates(db(), actor)
     return render_template("notification_templates.html", rows=rows, errors=errors), status

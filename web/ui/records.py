@@ -7,43 +7,34 @@ from datetime import timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import instances, policy, problems, reports, sla
+from engine.services import instances, record_page, reports
 from web.auth import db
-from web.ui import desk
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
 
 
 @ui.get("/records")
 @page()
-def records():  # type: ignore[no-untyped-def]
+def records() -> ResponseReturnValue:
     actor = signed_in()
     f = reports.InstanceFilter(
         q=request.args.get("q", ""), process=request.args.get("process", ""),
         status=request.args.get("status", ""), start=arg_date("from"), end=arg_date("to"),
         started_by=request.args.get("started_by", ""))
-    with unit_of_work(db(), readonly=True) as uow:
-        exact = reports.exact_key(uow, actor, f.q) if f.q and not arg_int("cursor") else None
-        if exact:
-            return redirect(url_for("ui.record", ref=exact))
-        rows, next_cursor = reports.search_instances(uow, actor, f, 50, arg_int("cursor"))
-        processes = reports.process_keys(uow)
-    return render_template("records.html", rows=rows, f=f, next_cursor=next_cursor, statuses=reports.STATUSES,
-                           processes=processes)
+    found = record_page.search(db(), actor, f, arg_int("cursor"))
+    if found.exact:
+        return redirect(url_for("ui.record", ref=found.exact))
+    return render_template("records.html", rows=found.rows, f=f, next_cursor=found.next_cursor,
+                           statuses=reports.STATUSES, processes=found.processes)
 
 
 @ui.get("/records/<ref>")
 @page()
-def record(ref: str):  # type: ignore[no-untyped-def]
-    actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        ctx = reports.record_page(uow, actor, ref)
-        ctx.update(desk.record_extras(uow, actor, instances.find(uow, actor, ref), ctx["events"]))
-        ctx["clocks"] = _clocks(sla.clocks_of(uow, actor, ref)["clocks"])
-        ctx["may_problems"] = policy.may(actor, "problems")
-        ctx["problems"] = problems.problems_of(uow, ctx["record"]["business_key"]) if ctx["may_problems"] else []
+def record(ref: str) -> ResponseReturnValue:
+    ctx = record_page.record(db(), signed_in(), ref)
+    ctx["clocks"] = _clocks(ctx["clocks"])
     return render_template("record.html", **ctx)
 
 
@@ -55,7 +46,7 @@ def _clocks(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @ui.post("/records/<ref>/cancel")
 @page("cancel")
-def cancel_record(ref: str):  # type: ignore[no-untyped-def]
+def cancel_record(ref: str) -> ResponseReturnValue:
     try:
         inst = instances.cancel(db(), signed_in(), ref, request.form.get("reason", ""))
     except BadRequest as exc:
