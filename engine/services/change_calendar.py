@@ -14,15 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
-from engine import worktime
-from engine.db.catalogue import Calendar, Service
-from engine.db.cmdb import Blackout, CiService, RecordCi, RecordWindow
+from engine.db.cmdb import CiService, RecordCi, RecordWindow
 from engine.db.database import UnitOfWork
-from engine.db.models import ProcessInstance
-from engine.errors import BadRequest, NotFound
-from engine.services import calendars
+from engine.errors import BadRequest
+from engine.services import conflict_check
 
 OPEN = ("running", "waiting", "error")
 MAX_RANGE_DAYS = 400
@@ -67,91 +64,9 @@ def entries(uow: UnitOfWork, start: datetime, end: datetime, service: str | None
     return [entry(w, cis[w.instance_id]) for w in rows]
 
 
-def window_row(uow: UnitOfWork, business_key: str) -> RecordWindow:
-    found = uow.session.execute(select(RecordWindow).join(
-        ProcessInstance, ProcessInstance.id == RecordWindow.instance_id).where(
-        ProcessInstance.business_key == business_key)).scalar_one_or_none()
-    if found is None:
-        known = uow.session.execute(select(ProcessInstance.id).where(
-            ProcessInstance.business_key == business_key)).first()
-        if known is None:
-            raise NotFound(f"no record {business_key}")
-        raise NotFound(f"{business_key} has no change window yet", fields={"ref": "has no window"})
-    return found
-
-
-def _touched(uow: UnitOfWork, w: RecordWindow) -> list[tuple[str, str, str | None, datetime | None]]:
-    """(id, name, maintenance calendar, its updated_at) of the change's own service and the services its CIs
-    serve, in one query."""
-    via_cis = select(CiService.service_id).where(CiService.ci_id.in_(
-        select(RecordCi.ci_id).where(RecordCi.instance_id == w.instance_id)))
-    stmt = (select(Service.id, Service.name, Service.maintenance_calendar_id, Calendar.updated_at)
-            .outerjoin(Calendar, Calendar.id == Service.maintenance_calendar_id)
-            .where(or_(Service.id == w.service_id, Service.id.in_(via_cis)) if w.service_id
-                   else Service.id.in_(via_cis))
-            .order_by(Service.id))
-    return [tuple(r) for r in uow.session.execute(stmt)]  # type: ignore[misc]
-
-
-def overlaps(uow: UnitOfWork, w: RecordWindow, cis: list[str]) -> list[dict[str, Any]]:
-    same = []
-    if w.service_id:
-        same.append(RecordWindow.service_id == w.service_id)
-    if cis:
-        same.append(RecordWindow.instance_id.in_(select(RecordCi.instance_id).where(RecordCi.ci_id.in_(cis))))
-    if not same:
-        return []
-    stmt = select(RecordWindow).where(and_(
-        RecordWindow.instance_id != w.instance_id, RecordWindow.status.in_(OPEN),
-        RecordWindow.starts_at < w.ends_at, RecordWindow.ends_at > w.starts_at, or_(*same)))
-    others = list(uow.session.execute(stmt.order_by(RecordWindow.starts_at)).scalars())
-    their_cis = _cis_of(uow, [o.instance_id for o in others])
-    found = []
-    for other in others:
-        shared = sorted(set(cis) & set(their_cis[other.instance_id]))
-        on = ([f"service {w.service_id}"] if other.service_id == w.service_id and w.service_id else []) + \
-             [f"CI {c}" for c in shared]
-        found.append({"kind": "overlap", "with": other.business_key, "title": other.title,
-                      "service": w.service_id if other.service_id == w.service_id else None, "cis": shared,
-                      "starts_at": other.starts_at.isoformat(), "ends_at": other.ends_at.isoformat(),
-                      "on": ", ".join(on),
-                      "message": f"overlaps {other.business_key} ({other.title}) on {', '.join(on)}"})
-    return found
-
-
-def outside_maintenance(uow: UnitOfWork, w: RecordWindow,
-                        touched: list[tuple[str, str, str | None, datetime | None]]) -> list[dict[str, Any]]:
-    found = []
-    for service_id, name, calendar_id, updated_at in touched:
-        if calendar_id is None or updated_at is None:
-            continue
-        cal = calendars.work_calendar_as_of(uow, calendar_id, updated_at)
-        if not worktime.covers(cal, w.starts_at, w.ends_at):
-            found.append({"kind": "outside_maintenance", "service": service_id, "calendar": calendar_id,
-                          "message": f"the window is not inside the maintenance window of {name} ({calendar_id})"})
-    return found
-
-
-def in_blackouts(uow: UnitOfWork, w: RecordWindow, services: list[str]) -> list[dict[str, Any]]:
-    stmt = select(Blackout).where(Blackout.starts_at < w.ends_at, Blackout.ends_at > w.starts_at,
-                                  or_(Blackout.service_id.is_(None), Blackout.service_id.in_(services)))
-    return [{"kind": "blackout", "blackout": b.id, "name": b.name, "service": b.service_id,
-             "starts_at": b.starts_at.isoformat(), "ends_at": b.ends_at.isoformat(),
-             "message": f"falls in the blackout {b.name!r}" + (f" for {b.service_id}" if b.service_id else "")}
-            for b in uow.session.execute(stmt.order_by(Blackout.starts_at)).scalars()]
-
-
-def conflicts_of(uow: UnitOfWork, w: RecordWindow, cis: list[str] | None = None) -> list[dict[str, Any]]:
-    cis = _cis_of(uow, [w.instance_id])[w.instance_id] if cis is None else cis
-    touched = _touched(uow, w)
-    services = [t[0] for t in touched]
-    return overlaps(uow, w, cis) + outside_maintenance(uow, w, touched) + in_blackouts(uow, w, services)
-
-
 def conflicts_for(uow: UnitOfWork, business_key: str) -> dict[str, Any]:
-    w = window_row(uow, business_key)
-    cis = _cis_of(uow, [w.instance_id])[w.instance_id]
-    return {**entry(w, cis), "conflicts": conflicts_of(uow, w, cis)}
+    """The change's calendar entry with its conflicts (engine/services/conflict_check.py: one query)."""
+    return conflict_check.for_record(uow, business_key)
 
 
 def conflicts_in(uow: UnitOfWork, start: datetime, end: datetime, service: str | None = None,

@@ -15,7 +15,7 @@ from engine.db.cmdb import CiRelation, CiService, ConfigItem, RecordCi, RecordSe
 from engine.db.database import UnitOfWork
 from engine.db.models import ProcessInstance
 from engine.errors import NotFound
-from engine.services import change_calendar, declared, policy
+from engine.services import conflict_check, declared, policy
 from engine.services.actors import Actor
 from engine.services.cmdb_facts import split
 
@@ -97,7 +97,7 @@ def _window(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, Any] | None:
     if w is None:
         return None
     return {"starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(), "approved": w.approved,
-            "conflicts": change_calendar.conflicts_of(uow, w)}
+            "conflicts": (conflict_check.for_instance(uow, inst.id) or {}).get("conflicts", [])}
 
 
 def impact_for(uow: UnitOfWork, actor: Actor, business_key: str) -> dict[str, Any]:
