@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.services import audit, audit_bundle, conformance
+from engine.services import audit, audit_bundle, conformance, reports
+from engine.services.actors import Actor
 
 
 def verify(db: Database) -> dict[str, Any]:
@@ -59,3 +60,11 @@ def deviations(db: Database, process: str | None, start: datetime | None,
                end: datetime | None) -> list[conformance.Deviation]:
     with unit_of_work(db, readonly=True) as uow:
         return conformance.report(uow, process, start, end)
+
+
+def trail_page(db: Database, actor: Actor, f: reports.TrailFilter, before: int | None) -> dict[str, Any]:
+    """The auditors' trail page: a page of events, the chain's integrity, and the choices of the filter."""
+    with unit_of_work(db, readonly=True) as uow:
+        events, next_cursor = reports.trail(uow, actor, f, 100, before)
+        return {"events": events, "next_cursor": next_cursor, "verification": reports.verify_trail(uow, actor),
+                "types": reports.event_types(uow), "processes": reports.process_keys(uow)}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
-from engine.db.database import unit_of_work
-from engine.services import articles, knowledge, problems
+from engine.services import articles, knowledge, knowledge_views, problems
 from web.api import api
 from web.api.helpers import int_arg, json_body
 from web.api.openapi import PATHS, STR, _json, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 KEYS = {"type": "array", "items": STR}
 PROBLEM_BODY = _json({"title": STR, "description": STR, "service": STR, "incidents": KEYS}, ["title"])
@@ -48,100 +49,92 @@ PATHS.update({
 
 @api.get("/knowledge/search")
 @login_required
-def search_knowledge():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        found = knowledge.search(uow, current_actor(), request.args.get("q", ""),  # type: ignore[arg-type]
-                                 request.args.getlist("kind") or None, request.args.get("any") != "1",
-                                 int_arg("limit", 20, high=100))
-        return jsonify({"query": request.args.get("q", ""), "results": found})
+def search_knowledge() -> ResponseReturnValue:
+    found = knowledge_views.search(db(), actor(), request.args.get("q", ""), request.args.getlist("kind") or None,
+                                   request.args.get("any") != "1", int_arg("limit", 20, high=100))
+    return jsonify({"query": request.args.get("q", ""), "results": found})
 
 
 @api.get("/problems")
 @login_required
-def list_problems():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"problems": problems.list_problems(uow, current_actor(),  # type: ignore[arg-type]
-                                                           request.args.get("status") or None)})
+def list_problems() -> ResponseReturnValue:
+    return jsonify({"problems": knowledge_views.problem_list(db(), actor(), request.args.get("status") or None)})
 
 
 @api.post("/problems")
 @login_required
-def open_problem():  # type: ignore[no-untyped-def]
-    return jsonify(problems.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def open_problem() -> ResponseReturnValue:
+    return jsonify(problems.create(db(), actor(), json_body())), 201
 
 
 @api.get("/problems/<key>")
 @login_required
-def get_problem(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(problems.get(uow, current_actor(), key))  # type: ignore[arg-type]
+def get_problem(key: str) -> ResponseReturnValue:
+    return jsonify(knowledge_views.problem(db(), actor(), key))
 
 
 @api.post("/problems/<key>/incidents")
 @login_required
-def link_incidents(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(problems.link(db(), current_actor(), key, json_body()))  # type: ignore[arg-type]
+def link_incidents(key: str) -> ResponseReturnValue:
+    return jsonify(problems.link(db(), actor(), key, json_body()))
 
 
 @api.put("/problems/<key>/known-error")
 @login_required
-def record_known_error(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(problems.record_known_error(db(), current_actor(), key, json_body()))  # type: ignore[arg-type]
+def record_known_error(key: str) -> ResponseReturnValue:
+    return jsonify(problems.record_known_error(db(), actor(), key, json_body()))
 
 
 @api.post("/problems/<key>/close")
 @login_required
-def close_problem(key: str):  # type: ignore[no-untyped-def]
+def close_problem(key: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
-    return jsonify(problems.close(db(), current_actor(), key, {} if body is None else body))  # type: ignore[arg-type]
+    return jsonify(problems.close(db(), actor(), key, {} if body is None else body))
 
 
 @api.get("/articles")
 @login_required
-def list_articles():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify({"articles": articles.list_articles(uow, current_actor(),  # type: ignore[arg-type]
-                                                           request.args.get("status") or None)})
+def list_articles() -> ResponseReturnValue:
+    return jsonify({"articles": knowledge_views.article_list(db(), actor(), request.args.get("status") or None)})
 
 
 @api.post("/articles")
 @login_required
-def write_article():  # type: ignore[no-untyped-def]
-    return jsonify(articles.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def write_article() -> ResponseReturnValue:
+    return jsonify(articles.create(db(), actor(), json_body())), 201
 
 
 @api.get("/articles/<key>")
 @login_required
-def get_article(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        return jsonify(articles.get(uow, current_actor(), key))  # type: ignore[arg-type]
+def get_article(key: str) -> ResponseReturnValue:
+    return jsonify(knowledge_views.article(db(), actor(), key))
 
 
 @api.patch("/articles/<key>")
 @login_required
-def edit_article(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(articles.edit(db(), current_actor(), key, json_body()))  # type: ignore[arg-type]
+def edit_article(key: str) -> ResponseReturnValue:
+    return jsonify(articles.edit(db(), actor(), key, json_body()))
 
 
 @api.post("/articles/<key>/review")
 @login_required
-def review_article(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(articles.review(db(), current_actor(), key))  # type: ignore[arg-type]
+def review_article(key: str) -> ResponseReturnValue:
+    return jsonify(articles.review(db(), actor(), key))
 
 
 @api.post("/articles/<key>/publish")
 @login_required
-def publish_article(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(articles.publish(db(), current_actor(), key))  # type: ignore[arg-type]
+def publish_article(key: str) -> ResponseReturnValue:
+    return jsonify(articles.publish(db(), actor(), key))
 
 
 @api.post("/articles/<key>/retire")
 @login_required
-def retire_article(key: str):  # type: ignore[no-untyped-def]
-    return jsonify(articles.retire(db(), current_actor(), key))  # type: ignore[arg-type]
+def retire_article(key: str) -> ResponseReturnValue:
+    return jsonify(articles.retire(db(), actor(), key))
 
 
 @api.post("/tasks/<task_id>/knowledge")
 @login_required
-def use_knowledge(task_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(knowledge.use(db(), current_actor(), task_id, json_body())), 201  # type: ignore[arg-type]
+def use_knowledge(task_id: str) -> ResponseReturnValue:
+    return jsonify(knowledge.use(db(), actor(), task_id, json_body())), 201

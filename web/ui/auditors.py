@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
+from flask.typing import ResponseReturnValue
 
 from engine import clock
-from engine.db.database import unit_of_work
 from engine.errors import BadRequest
-from engine.services import audit_bundle, reports
+from engine.services import audit_bundle, audit_views, reports
+from engine.services.actors import Actor
 from web.auth import db
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
 
@@ -37,18 +38,12 @@ def _args() -> dict[str, str]:
 
 @ui.get("/audit")
 @page("trail")
-def trail():  # type: ignore[no-untyped-def]
+def trail() -> ResponseReturnValue:
     f = _filter()
     actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        events, next_cursor = reports.trail(uow, actor, f, 100, arg_int("before"))
-        verification = reports.verify_trail(uow, actor)
-        types = reports.event_types(uow)
-        processes = reports.process_keys(uow)
+    ctx = audit_views.trail_page(db(), actor, f, arg_int("before"))
     bundle_args = {k: v for k, v in _args().items() if k in ("from", "to")}
-    return render_template("trail.html", events=events, next_cursor=next_cursor, f=f, args=_args(),
-                           bundle_args=bundle_args,
-                           verification=verification, types=types, processes=processes,
+    return render_template("trail.html", **ctx, f=f, args=_args(), bundle_args=bundle_args,
                            statuses=reports.STATUSES)
 
 
@@ -72,7 +67,7 @@ def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 @ui.get("/audit/export")
 @page("trail")
-def trail_export():  # type: ignore[no-untyped-def]
+def trail_export() -> ResponseReturnValue:
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "jsonl", "bundle"):
         raise BadRequest("format must be csv, jsonl or bundle")
@@ -86,7 +81,7 @@ def trail_export():  # type: ignore[no-untyped-def]
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _bundle(actor: Any) -> Response:
+def _bundle(actor: Actor) -> Response:
     """The same bundle as `itsmflow audit export` for the chosen days (the other filters cannot apply: a bundle is
     an unbroken stretch of the chain, so that `itsmflow audit verify-bundle` checks it offline)."""
     start = audit_bundle.parse_when(request.args.get("from"), name="from")
@@ -94,9 +89,8 @@ def _bundle(actor: Any) -> Response:
     database = db()
 
     def lines() -> Iterator[str]:
-        with unit_of_work(database, readonly=True) as uow:
-            for line in audit_bundle.export_lines(uow, start, end):
-                yield line + "\n"
+        for line in audit_views.export_lines(database, start, end):
+            yield line + "\n"
 
     name = f"itsmflow-audit-bundle-{clock.now().strftime('%Y%m%dT%H%M%SZ')}.jsonl"
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
-from engine.db.database import unit_of_work
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from engine.services import articles, knowledge, policy, problems
+from engine.services import articles, knowledge, knowledge_views, policy, problems
 from web.auth import db
 from web.ui.common import page, signed_in, ui
 
@@ -26,22 +26,18 @@ def _refused(exc: Conflict | NotAllowed | ValidationFailed | NotFound) -> None:
 
 @ui.get("/knowledge")
 @page()
-def knowledge_page():  # type: ignore[no-untyped-def]
+def knowledge_page() -> ResponseReturnValue:
     actor = signed_in()
     q = request.args.get("q", "").strip()
     results: list[dict[str, Any]] = []
     error = None
     staff = policy.may_read_known_errors(actor)
-    with unit_of_work(db(), readonly=True) as uow:
-        if q:
-            try:
-                results = knowledge.search(uow, actor, q)
-            except ValidationFailed as exc:
-                error = "; ".join(f"{v}" for v in exc.details.get("fields", {}).values()) or exc.message
-        pending = [a for a in articles.list_articles(uow, actor) if a["status"] in ("draft", "reviewed")
-                   ] if staff else []
-        open_problems = [p for p in problems.list_problems(uow, actor) if p["status"] != "closed"
-                         ] if policy.may(actor, "problems") else []
+    if q:
+        try:
+            results = knowledge_views.search(db(), actor, q)
+        except ValidationFailed as exc:
+            error = "; ".join(f"{v}" for v in exc.details.get("fields", {}).values()) or exc.message
+    pending, open_problems = knowledge_views.work_in_hand(db(), actor)
     return render_template("knowledge.html", q=q, results=results, error=error, pending=pending,
                            problems=open_problems, staff=staff, may_write=policy.may(actor, "write_knowledge"),
                            may_problems=policy.may(actor, "problems"))
@@ -49,7 +45,7 @@ def knowledge_page():  # type: ignore[no-untyped-def]
 
 @ui.post("/knowledge/articles")
 @page("write_knowledge")
-def write_article():  # type: ignore[no-untyped-def]
+def write_article() -> ResponseReturnValue:
     try:
         made = articles.create(db(), signed_in(), _fields(("title", "body", "service")))
     except ValidationFailed as exc:
@@ -61,13 +57,12 @@ def write_article():  # type: ignore[no-untyped-def]
 
 @ui.get("/knowledge/articles/<key>")
 @page()
-def article_page(key: str):  # type: ignore[no-untyped-def]
+def article_page(key: str) -> ResponseReturnValue:
     actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        try:
-            article = articles.get(uow, actor, key)
-        except NotFound:
-            return render_template("error.html", status=404, message=f"No article {key}."), 404
+    try:
+        article = knowledge_views.article(db(), actor, key)
+    except NotFound:
+        return render_template("error.html", status=404, message=f"No article {key}."), 404
     return render_template("article.html", a=article, may_write=policy.may(actor, "write_knowledge"),
                            may_review=policy.may(actor, "review_knowledge") and article["author"] != actor.username,
                            may_publish=policy.may(actor, "review_knowledge"))
@@ -75,7 +70,7 @@ def article_page(key: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/knowledge/articles/<key>/<act>")
 @page()
-def article_act(key: str, act: str):  # type: ignore[no-untyped-def]
+def article_act(key: str, act: str) -> ResponseReturnValue:
     actor = signed_in()
     acts = {"review": lambda: articles.review(db(), actor, key), "publish": lambda: articles.publish(db(), actor, key),
             "retire": lambda: articles.retire(db(), actor, key),
@@ -92,7 +87,7 @@ def article_act(key: str, act: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/knowledge/problems")
 @page("problems")
-def open_problem():  # type: ignore[no-untyped-def]
+def open_problem() -> ResponseReturnValue:
     data: dict[str, Any] = _fields(("title", "description", "service"))
     data["incidents"] = [k for k in request.form.get("incidents", "").replace(",", " ").split() if k]
     try:
@@ -106,18 +101,17 @@ def open_problem():  # type: ignore[no-untyped-def]
 
 @ui.get("/knowledge/problems/<key>")
 @page("problems")
-def problem_page(key: str):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        try:
-            problem = problems.get(uow, signed_in(), key)
-        except NotFound:
-            return render_template("error.html", status=404, message=f"No problem {key}."), 404
+def problem_page(key: str) -> ResponseReturnValue:
+    try:
+        problem = knowledge_views.problem(db(), signed_in(), key)
+    except NotFound:
+        return render_template("error.html", status=404, message=f"No problem {key}."), 404
     return render_template("problem.html", p=problem)
 
 
 @ui.post("/knowledge/problems/<key>/<act>")
 @page("problems")
-def problem_act(key: str, act: str):  # type: ignore[no-untyped-def]
+def problem_act(key: str, act: str) -> ResponseReturnValue:
     actor = signed_in()
     incidents = [k for k in request.form.get("incidents", "").replace(",", " ").split() if k]
     acts = {"link": lambda: problems.link(db(), actor, key, {"incidents": incidents}),
@@ -136,7 +130,7 @@ def problem_act(key: str, act: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/tasks/<task_id>/knowledge")
 @page()
-def use_knowledge(task_id: str):  # type: ignore[no-untyped-def]
+def use_knowledge(task_id: str) -> ResponseReturnValue:
     item = request.form.get("key", "")
     try:
         knowledge.use(db(), signed_in(), task_id, {"key": item, "helped": request.form.get("helped") == "yes"})

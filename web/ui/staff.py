@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
-from engine.db.database import unit_of_work
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import catalogue_facts, reports, starting, tasks
+from engine.services import page_views, staff_views, starting, tasks
 from web.auth import db
 from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
@@ -19,7 +19,7 @@ def _back(task_id: str) -> str:
 
 @ui.post("/tasks/<task_id>/claim")
 @page()
-def claim(task_id: str):  # type: ignore[no-untyped-def]
+def claim(task_id: str) -> ResponseReturnValue:
     try:
         task = tasks.claim(db(), signed_in(), task_id, request.form.get("reason"))
     except (Conflict, NotFound) as exc:
@@ -31,7 +31,7 @@ def claim(task_id: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/tasks/<task_id>/unclaim")
 @page()
-def unclaim(task_id: str):  # type: ignore[no-untyped-def]
+def unclaim(task_id: str) -> ResponseReturnValue:
     try:
         task = tasks.unclaim(db(), signed_in(), task_id)
     except (Conflict, NotFound) as exc:
@@ -43,10 +43,8 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 
 
 def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-               status: int = 200):  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        ctx = reports.task_page(uow, signed_in(), task_id)
-        choices, several = catalogue_facts.pickers_for_instance(uow, ctx["task"]["instance_id"])
+               status: int = 200) -> ResponseReturnValue:
+    ctx, (choices, several) = staff_views.task_form(db(), signed_in(), task_id)
     fields = ctx["task"]["form"]
     shown = forms.initial_values(fields, ctx["task"]["data"],
                                  forms.written_elsewhere(ctx["events"], ctx["task"]["element_id"]))
@@ -58,13 +56,13 @@ def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[
 
 @ui.get("/tasks/<task_id>")
 @page()
-def task(task_id: str):  # type: ignore[no-untyped-def]
+def task(task_id: str) -> ResponseReturnValue:
     return _task_page(task_id)
 
 
 @ui.post("/tasks/<task_id>")
 @page()
-def complete_task(task_id: str):  # type: ignore[no-untyped-def]
+def complete_task(task_id: str) -> ResponseReturnValue:
     values = forms.posted(request.form)
     try:
         result = tasks.complete(db(), signed_in(), task_id, values)
@@ -81,22 +79,19 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
 
 @ui.get("/new")
 @page()
-def new():  # type: ignore[no-untyped-def]
-    with unit_of_work(db(), readonly=True) as uow:
-        options = starting.options(uow, signed_in())
+def new() -> ResponseReturnValue:
+    options = page_views.start_options(db(), signed_in())
     return render_template("new.html", options=options)
 
 
 @ui.route("/new/<ref>", methods=["GET", "POST"])
 @page()
-def raise_record(ref: str):  # type: ignore[no-untyped-def]
+def raise_record(ref: str) -> ResponseReturnValue:
     actor = signed_in()
-    with unit_of_work(db(), readonly=True) as uow:
-        try:
-            option = starting.option(uow, ref, actor)
-        except NotFound:
-            return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
-        choices, several = catalogue_facts.pickers_for_process(uow, option.option.process)
+    try:
+        option, (choices, several) = staff_views.start_form(db(), actor, ref)
+    except NotFound:
+        return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
     fields = [f.to_dict() for f in option.fields]
     values = forms.initial_values(fields, {})
     errors: dict[str, str] = {}
