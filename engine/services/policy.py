@@ -310,6 +310,11 @@ def may_read_internal(actor: Actor) -> bool:
     return bool(staff_roles(actor))
 
 
+def may_list_people(actor: Actor) -> bool:
+    """The accounts directory (user and display names) is for staff, who name the people a record is for."""
+    return bool(staff_roles(actor))
+
+
 def may_withdraw(uow: UnitOfWork, actor: Actor, instance_id: int, status: str) -> bool:
     """The people a record is for may withdraw it while it is open."""
     return status in ("running", "waiting") and actor.username in parties.requesters(uow, instance_id)

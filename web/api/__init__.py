@@ -20,6 +20,7 @@ from web.api import (  # noqa: E402,F401
     messages,
     migrations,
     openapi,
+    people,
     processes,
     proposals,
     records,

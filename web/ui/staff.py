@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import page_views, staff_views, starting, tasks
+from engine.services import page_views, people, staff_views, starting, tasks
 from web.auth import db
 from web.ui import forms, pickers
 from web.ui.common import page, safe_next, signed_in, ui
@@ -45,6 +45,7 @@ def unclaim(task_id: str) -> ResponseReturnValue:
 def _task_page(task_id: str, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                status: int = 200) -> ResponseReturnValue:
     ctx, (choices, several) = staff_views.task_form(db(), signed_in(), task_id)
+    choices = {**people.pickers_for_instance(db(), signed_in(), ctx["task"]["instance_id"]), **choices}
     fields = ctx["task"]["form"]
     shown = forms.initial_values(fields, ctx["task"]["data"],
                                  forms.written_elsewhere(ctx["events"], ctx["task"]["element_id"]))
@@ -92,6 +93,7 @@ def raise_record(ref: str) -> ResponseReturnValue:
         option, (choices, several) = staff_views.start_form(db(), actor, ref)
     except NotFound:
         return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
+    choices = {**people.pickers_for_process(db(), actor, option.option.process), **choices}
     fields = [f.to_dict() for f in option.fields]
     values = forms.initial_values(fields, {})
     errors: dict[str, str] = {}
