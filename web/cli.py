@@ -204,13 +204,14 @@ def mail_in_cmd(host: str, port: int) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
-    """Due timers, undelivered messages, errored instances, worker liveness."""
+    """Due timers, undelivered messages, dead letters, errored instances, worker liveness."""
     result = timers.status(_db())
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"due timers: {result['due_timers']}")
     click.echo(f"undelivered messages: {result['undelivered_messages']}")
+    click.echo(f"dead letters: {result['dead_letters']}")
     click.echo(f"errored instances: {result['errored_instances']}")
     for w in result["workers"]:
         click.echo(f"worker {w['worker']}: {'alive' if w['alive'] else 'silent'} (seen {w['seen_at']})")

@@ -246,7 +246,8 @@ class MessageSubscription(Base):
 
 
 class Message(Base):
-    """Every message sent, kept: pending ones are retried by the worker, unrouted ones reported."""
+    """Every message sent, kept: pending and unrouted ones are retried by the worker with a growing pause, until
+    their attempts run out and they are `dead` (a dead letter: an administrator redelivers or discards it)."""
 
     __tablename__ = "message"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -255,10 +256,13 @@ class Message(Base):
     payload_json: Mapped[str] = mapped_column(Text, default="{}")
     sender_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sent_by: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending / delivered / unrouted
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending / delivered / unrouted / dead / discarded
     delivered_to_json: Mapped[str] = mapped_column(Text, default="[]")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # NULL: at once
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)  # why the last attempt failed
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AuditEvent(Base):

@@ -19,7 +19,7 @@ from engine.diagram.roles import apply_default_role
 from engine.diagram.validate import check_process
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
 from engine.errors import DeploymentRefused, NotFound
-from engine.services import audit, callees, decisions, modeller_settings, policy
+from engine.services import audit, callees, decisions, message_retry, modeller_settings, policy
 from engine.services.actors import Actor
 from engine.services.decisions import DmnFile
 from engine.spiff import serializer
@@ -219,6 +219,7 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
               "decisions": sorted(bundled_decisions), "origin": bundle.origin, "comment": bundle.comment},
     ))
     audit.append(uow, events)
+    message_retry.wake(uow, pm.message_starts())
     return Deployed(pm.id, version, row.id, sorted(bundled_decisions), warnings=checked.warnings)
 
 

@@ -1,5 +1,6 @@
 """Messages between instances, routed in SQL. Every message is stored first (an outbox): delivered ones are
-marked, those nobody waits for are kept as `unrouted` and retried by the worker, never dropped."""
+marked, those nobody waits for are kept as `unrouted` and retried by the worker with a growing pause; when the
+attempts run out they are dead letters (engine/services/message_retry.py, dead_letters.py), never dropped."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import Message, MessageSubscription, ProcessInstance
 from engine.errors import BadRequest, NotFound
-from engine.services import audit, deploy, policy, specs, step_guard, stepping
+from engine.services import audit, deploy, message_retry, policy, specs, step_guard, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 
@@ -37,7 +38,7 @@ def subscriptions_of(uow: UnitOfWork, instance_id: int) -> list[str]:
     return list(uow.session.execute(stmt).scalars())
 
 
-def _target_keys(uow: UnitOfWork, msg: Message, payload: dict[str, Any]) -> list[str]:
+def target_keys(uow: UnitOfWork, msg: Message, payload: dict[str, Any]) -> list[str]:
     """Which business keys a message is for. A throw event's `correlate_to` property names the data field
     holding the key (or a list of keys); by default a message goes back to the instance that started it."""
     if msg.correlation_key:
@@ -67,12 +68,14 @@ def _starting_processes(uow: UnitOfWork, name: str) -> list[str]:
     return found
 
 
-def route(uow: UnitOfWork, msg: Message) -> Routing:
+def route(uow: UnitOfWork, msg: Message, actor: str | None = None) -> Routing:
+    """Delivers the message to whoever waits for it (or starts the processes it starts). `actor` is who
+    routes it (the sender's step, the worker's retry, an administrator): the author of a dead-lettering."""
     from engine.services.instances import start_in
 
     payload = json.loads(msg.payload_json)
     result = Routing()
-    keys = _target_keys(uow, msg, payload)
+    keys = target_keys(uow, msg, payload)
     sender = uow.session.get(ProcessInstance, msg.sender_instance_id) if msg.sender_instance_id else None
     subs = []
     if keys:
@@ -110,14 +113,25 @@ def route(uow: UnitOfWork, msg: Message) -> Routing:
             result.started.append(outcome.instance.id)
             result.message_ids.extend(outcome.message_ids)
     targets = result.delivered_to + result.started
-    msg.attempts += 1
-    msg.status = "delivered" if targets else "unrouted"
     msg.delivered_to_json = json.dumps(targets)
+    if not targets:
+        message_retry.failed_attempt(uow, msg, _why_unrouted(keys, result), actor or msg.sent_by)
+    else:
+        msg.attempts += 1
+        msg.status, msg.next_attempt_at, msg.last_error = "delivered", None, None
     if targets and sender is not None:
         audit.append(uow, [NewEvent("message.delivered", msg.sent_by, sender.id, None, None,
                                     {"name": msg.name, "message_id": msg.id, "to": targets})])
     uow.session.flush()
     return result
+
+
+def _why_unrouted(keys: list[str], result: Routing) -> str:
+    if result.failed:
+        return f"the receiving records {result.failed} failed on it (now in error)"
+    if not keys:
+        return "it names no record to go to and no process starts on it"
+    return f"no record waits for it under {', '.join(keys)} and no process starts on it"
 
 
 def _deliver_to(uow: UnitOfWork, inst: ProcessInstance, sub: MessageSubscription, msg: Message,
@@ -134,8 +148,8 @@ def deliver_pending(db: Database, message_ids: list[int], depth: int = 0) -> Non
     for message_id in message_ids:
         try:
             with unit_of_work(db) as uow:
-                msg = uow.session.get(Message, message_id)
-                if msg is None or msg.status == "delivered":
+                msg = _claim(uow, message_id)
+                if msg is None:
                     continue
                 result = route(uow, msg)
                 uow.commit()
@@ -176,40 +190,51 @@ def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | No
     return result
 
 
-def retry_unrouted(db: Database, limit: int = 100) -> int:
-    """Worker sweep: tries again the messages nobody waited for. Returns how many got delivered now."""
+def retry_unrouted(db: Database, limit: int = 100, actor: str = "worker") -> int:
+    """Worker sweep: tries again the messages nobody took whose pause is over. Returns how many got delivered
+    now. Each failed attempt lengthens the pause; the last one makes the message a dead letter."""
     with unit_of_work(db) as uow:
-        # Fewest attempts first: messages nobody will ever take cannot starve newer ones.
-        stmt = (select(Message.id).where(Message.status.in_(("pending", "unrouted")))
+        due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= clock.now())
+        stmt = (select(Message.id).where(Message.status.in_(message_retry.RETRYABLE), due)
                 .order_by(Message.attempts, Message.id))
         ids = list(uow.session.execute(stmt.limit(limit)).scalars())
     delivered = 0
     for message_id in ids:
         try:
             with unit_of_work(db) as uow:
-                msg = uow.session.get(Message, message_id)
-                if msg is None or msg.status == "delivered":
+                msg = _claim(uow, message_id)
+                if msg is None:
                     continue
-                result = route(uow, msg)
-                if result.delivered_to or result.started or result.failed:
-                    uow.commit()  # failed receivers were put in error: keep that
-                if result.delivered_to or result.started:
-                    delivered += 1
-                    deliver_pending(db, result.message_ids)
-                    continue
+                result = route(uow, msg, actor)
+                uow.commit()  # delivered, or the attempt counted (failed receivers were put in error: kept)
         except Exception as exc:
             if step_guard.is_connection_error(exc):
                 raise
-            log.warning("routing message %s failed: %r", message_id, exc)  # counted below, tried again later
-        with unit_of_work(db) as uow:  # count the attempt; the failed routing itself was rolled back
-            uow.session.execute(update(Message).where(Message.id == message_id)
-                                .values(attempts=Message.attempts + 1, status="unrouted"))
-            uow.commit()
+            log.warning("routing message %s failed: %r", message_id, exc)
+            with unit_of_work(db) as uow:  # count the attempt; the failed routing itself was rolled back
+                msg = _claim(uow, message_id)
+                if msg is not None:
+                    message_retry.failed_attempt(uow, msg, f"routing failed: {exc!r}", actor)
+                    uow.commit()
+            continue
+        if result.delivered_to or result.started:
+            delivered += 1
+            deliver_pending(db, result.message_ids)
     return delivered
 
 
+def _claim(uow: UnitOfWork, message_id: int) -> Message | None:
+    """The message, locked, if it still waits for a retry. Another worker holding it is skipped (PostgreSQL):
+    two workers never route the same message at once."""
+    stmt = (select(Message).where(Message.id == message_id, Message.status.in_(message_retry.RETRYABLE))
+            .with_for_update(skip_locked=True))
+    return uow.session.execute(stmt).scalar_one_or_none()
+
+
 def undelivered(uow: UnitOfWork) -> list[dict[str, Any]]:
-    stmt = select(Message).where(Message.status != "delivered").order_by(Message.id)
+    """Messages still being tried (dead letters are listed by engine/services/dead_letters.py)."""
+    stmt = select(Message).where(Message.status.in_(message_retry.RETRYABLE)).order_by(Message.id)
     return [{"id": m.id, "name": m.name, "status": m.status, "attempts": m.attempts,
-             "created_at": m.created_at.isoformat(), "sender_instance_id": m.sender_instance_id}
+             "created_at": m.created_at.isoformat(), "sender_instance_id": m.sender_instance_id,
+             "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None}
             for m in uow.session.execute(stmt).scalars()]

@@ -43,6 +43,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "cancel": ("change_manager", "release_manager", "admin"),
     "retry": ("admin",),
     "administer": ("admin",),  # edit a record's data, reassign a task, archive
+    "dead_letters": ("admin",),  # list, redeliver and discard messages whose retries ran out
     "deploy": ("process_owner", "admin"),
     "migrate": ("process_owner", "admin"),  # move running records between versions of a process
     "catalogue": ("process_owner", "admin", "auditor"),
@@ -66,6 +67,7 @@ ACTS: dict[str, tuple[str, ...]] = {
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
+    "dead_letters": "handle dead letters",
     "deploy": "deploy processes and tables", "migrate": "move running records between versions",
     "catalogue": "see the process catalogue",
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",

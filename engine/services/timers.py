@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import ProcessInstance, WorkerHeartbeat
+from engine.db.models import Message, ProcessInstance, WorkerHeartbeat
 from engine.errors import Conflict
 from engine.services import audit_chains, cadences, inbox_tally, messages, notify_sweeps, step_guard, stepping
 
@@ -143,7 +143,7 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
     while True:
         try:
             result = fire_due(db, actor=f"worker:{worker_id}", skip=stuck)
-            messages.retry_unrouted(db)
+            messages.retry_unrouted(db, actor=f"worker:{worker_id}")
             cadences.run(db)  # governance reviews: records declared to start on a repeating interval
             # Notifications: SLA warnings and digests every NOTIFY_EVERY seconds, the mail outbox every round.
             sweep = once or time.monotonic() - swept >= NOTIFY_EVERY
@@ -199,7 +199,8 @@ def status(db: Database) -> dict[str, Any]:
                     "alive": (now - w.seen_at) < timedelta(seconds=30), "fired": w.fired}
                    for w in s.execute(select(WorkerHeartbeat).order_by(WorkerHeartbeat.seen_at.desc())).scalars()]
         undelivered = messages.undelivered(uow)
+        dead = s.execute(select(func.count()).select_from(Message).where(Message.status == "dead")).scalar_one()
     return {"due_timers": due, "stalled_timers": stalled,
             "oldest_stalled_due_at": oldest.isoformat() if oldest else None, "errored_instances": errored,
-            "undelivered_messages": len(undelivered),
+            "undelivered_messages": len(undelivered), "dead_letters": dead,
             "workers": workers}

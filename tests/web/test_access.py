@@ -53,9 +53,11 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "notifications": ("/notifications", EVERYONE),
     "notification templates": ("/notifications/templates", frozenset({"admin"})),
     "mail in": ("/mail-in", frozenset({"alice", "admin"})),
+    "dead letters": ("/admin/dead-letters", frozenset({"admin"})),
 }
 NAV = {"Inbox": EVERYONE, "My requests": EVERYONE, "New record": EVERYONE, "Records": EVERYONE, "Dashboard": LEADS,
-       "Processes": CATALOGUE, "Audit trail": TRAIL, "Mail in": frozenset({"alice", "admin"})}
+       "Processes": CATALOGUE, "Audit trail": TRAIL, "Mail in": frozenset({"alice", "admin"}),
+       "Dead letters": frozenset({"admin"})}
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ def health():  # type: ignore[no-untyped-def]
     return jsonify({"status": "stalled" if stalled else "ok", "database": "ok", "workers_alive": len(alive),
                     "due_timers": status["due_timers"], "stalled_timers": stalled,
                     "oldest_stalled_due_at": status["oldest_stalled_due_at"],
-                    "undelivered_messages": status["undelivered_messages"],
+                    "undelivered_messages": status["undelivered_messages"], "dead_letters": status["dead_letters"],
                     "errored_instances": status["errored_instances"]})
 
 

@@ -12,6 +12,7 @@ def register_ui(app: Flask) -> None:
         calendar_page,
         catalogue_pages,
         dashboard,
+        dead_letters_page,
         desk,
         governance_pages,
         inbox_page,

@@ -41,6 +41,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.change_calendar_page", "Change calendar", "change_calendar", ()),
     ("ui.trail", "Audit trail", "trail", ()),
     ("ui.held_mail", "Mail in", "mail_in", ()),
+    ("ui.dead_letters_page", "Dead letters", "dead_letters", ()),
 )
 
 
