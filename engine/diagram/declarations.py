@@ -22,7 +22,8 @@ OPTION_PROPERTY = re.compile(r"^start\.([a-z][a-z0-9_-]*)\.(label|intro|fields|s
 KNOWN = {"record_kind", "key_prefix", "key_prefix_field", "key_prefixes", "summary_field", "team", "start_roles",
          "start_fields", "server_fields", "linked_records", "separation_of_duties", "routing_facts",
          "dashboard_records", "dashboard_first_line", "dashboard_reopened", "dashboard_breakdown",
-         "approver_roles", "approval_not_needed", "ci_field", "window_fields", "approved_field", *DEFAULT_FIELDS}
+         "approver_roles", "approval_not_needed", "ci_field", "window_fields", "approved_field", "standard_changes",
+         "standard_model_field", *DEFAULT_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Declarations:
     window_fields: tuple[str, str] | None = None  # start and end of the window it runs in: on the change calendar
     approved_field: str = "approved"
     impact_tasks: frozenset[str] = frozenset()  # user tasks that show the impact view (property show_impact)
+    standard_changes: str | None = None  # the decision table of pre-approved change models (the catalogue lists them)
+    standard_model_field: str = "standard_model"  # the data field (and table input) naming the model
 
     def prefix_for(self, data: dict[str, Any]) -> str:
         """The business-key prefix of a new record: chosen by a data field when the process says so."""
@@ -299,6 +302,8 @@ def _read(meta: ProcessMeta, problems: list[str]) -> Declarations:
         approval_not_needed=frozenset(_list(props.get("approval_not_needed", ""))),
         ci_field=props.get("ci_field", "").strip() or None, window_fields=_window_fields(props),
         approved_field=props.get("approved_field", "").strip() or "approved",
+        standard_changes=props.get("standard_changes", "").strip() or None,
+        standard_model_field=props.get("standard_model_field", "").strip() or "standard_model",
         impact_tasks=frozenset(el.id for el in meta.elements.values()
                                if el.is_human and el.properties.get("show_impact", "").strip().lower() == "true"))
 

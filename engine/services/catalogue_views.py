@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.services import blackouts, calendars, catalogue, cmdb
+from engine.services import blackouts, calendars, catalogue, cmdb, standard_models
 from engine.services.actors import Actor
 from engine.services.catalogue_access import is_catalogue_admin, may_edit_service, owns
 
@@ -17,9 +17,10 @@ def services(db: Database, include_retired: bool = False) -> list[dict[str, Any]
         return catalogue.list_services(uow, include_retired=include_retired)
 
 
-def service(db: Database, ref: str) -> dict[str, Any]:
+def service(db: Database, actor: Actor, ref: str) -> dict[str, Any]:
+    """A service with the standard-change models that apply to it (engine/services/standard_models.py)."""
     with unit_of_work(db, readonly=True) as uow:
-        return catalogue.get(uow, ref)
+        return {**catalogue.get(uow, ref), "standard_changes": standard_models.for_service(uow, ref, actor)}
 
 
 def calendar_list(db: Database) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def service_page(db: Database, actor: Actor, ref: str) -> dict[str, Any]:
     """A service's page: its facts, its CIs, the calendars its form offers and whether the actor may edit it."""
     with unit_of_work(db, readonly=True) as uow:
         row = catalogue.row(uow, ref)
-        return {"service": catalogue.view(row), "cis": cmdb.list_items(uow, service=ref, include_retired=True),
+        return {"service": catalogue.view(row), "models": standard_models.for_service(uow, ref, actor), "cis": cmdb.list_items(uow, service=ref, include_retired=True),
                 "calendars": calendars.list_calendars(uow), "may_edit": may_edit_service(actor, row),
                 "admin": is_catalogue_admin(actor), "tiers": catalogue.TIERS}
 

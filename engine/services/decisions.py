@@ -42,6 +42,11 @@ def _model(uow: UnitOfWork, row_id: int, sha: str) -> DmnModel:
     return model
 
 
+def model_of(uow: UnitOfWork, row: DecisionVersion) -> DmnModel:
+    """The parsed tables of a stored version (parsed once per content)."""
+    return _model(uow, row.id, row.sha256)
+
+
 def check_dmn(dmn: DmnFile) -> tuple[DmnModel | None, list[dict[str, Any]]]:
     """Parses a DMN file and runs its shipped test cases; returns the model and a list of problems."""
     try:

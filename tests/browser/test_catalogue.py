@@ -4,6 +4,7 @@ approval task shows the impact view with the clash."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -151,3 +152,35 @@ def test_a_process_owner_declares_a_blackout_and_a_service_owner_edits_their_ser
     assert "Gift Aid declarations" in page.inner_text("#service-facts")
     page.goto("/catalogue/blackouts")
     assert page.locator("#blackout-form").count() == 0
+
+
+def test_a_service_page_lists_its_standard_changes_and_raises_one(page: Any, live: Live) -> None:
+    for name in ("change", "response"):
+        deploy_process(live.db, name)
+    demo_catalogue.seed(live.db)
+    sign_in(page, "carol")
+    page.goto("/catalogue/services/email")
+    row = page.locator("#standard-changes tr[data-model=password_reset]")
+    row.wait_for()
+    assert "<= 1" in row.inner_text() and "standard_change v1" in row.locator(".model-source").inner_text()
+    shot(page, "catalogue-standard-changes")
+    row.locator("text=Raise a standard change").click()
+    page.wait_for_selector("#start-form")
+    assert page.input_value("#f-standard_model") == "password_reset"  # pre-filled by the model, nothing more
+    assert page.input_value("#f-service") == "email"
+    page.fill("#f-title", "Unlock Pat's mailbox")
+    page.fill("#f-description", "Locked after too many attempts")
+    page.fill("#f-estimated_hours", "1")
+    page.fill("#f-users_affected", "1")
+    page.fill("#f-change_window_start", "2026-12-05T22:00")
+    page.fill("#f-change_window_end", "2026-12-05T22:30")
+    page.fill("#f-backout_plan", "none needed")
+    page.click("#start-form button[type=submit]")
+    page.wait_for_selector(".flash >> text=raised")
+    key = page.inner_text(".flash").split()[0]
+    with unit_of_work(live.db, readonly=True) as uow:
+        data = json.loads(instances.find(uow, ADMIN, key).data_json or "{}")
+    assert (data["standard_model"], data["standard_match"], data["change_class"]) == (
+        "password_reset", True, "standard")  # classed by the server from the facts
+    page.goto("/catalogue/services/donor-crm")
+    page.wait_for_selector("#standard-changes-none")

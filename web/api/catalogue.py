@@ -26,7 +26,8 @@ PATHS.update({
                     (400, 401, 403, 409, 422)),
     },
     "/services/{id}": {
-        "get": _op("One service", "catalogue"),
+        "get": _op("One service, with the standard-change models that apply to it (their limits, the table "
+                   "version in force, the start option that raises one)", "catalogue"),
         "patch": _op("Edit a service (its owner: not tier, donor-facing or ownership; process owners, admins: all)",
                      "catalogue", 200, SERVICE_BODY, (400, 401, 403, 404, 409, 422)),
     },
@@ -62,7 +63,7 @@ def create_service():  # type: ignore[no-untyped-def]
 @api.get("/services/<ref>")
 @login_required
 def get_service(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(catalogue_views.service(db(), ref))
+    return jsonify(catalogue_views.service(db(), current_actor(), ref))  # type: ignore[arg-type]
 
 
 @api.patch("/services/<ref>")

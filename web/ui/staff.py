@@ -95,7 +95,8 @@ def raise_record(ref: str) -> ResponseReturnValue:
         return render_template("raise.html", ref=ref, option=None, fields=[], errors={}), 404
     choices = {**people.pickers_for_process(db(), actor, option.option.process), **choices}
     fields = [f.to_dict() for f in option.fields]
-    values = forms.initial_values(fields, {})
+    # A link may pre-fill shown fields (the catalogue's "raise a standard change"): the start checks them all again.
+    values = forms.initial_values(fields, {k: v for k, v in request.args.items() if k in {f["id"] for f in fields}})
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
