@@ -73,7 +73,8 @@ def service_page(db: Database, actor: Actor, ref: str) -> dict[str, Any]:
     """A service's page: its facts, its CIs, the calendars its form offers and whether the actor may edit it."""
     with unit_of_work(db, readonly=True) as uow:
         row = catalogue.row(uow, ref)
-        return {"service": catalogue.view(row), "models": standard_models.for_service(uow, ref, actor), "cis": cmdb.list_items(uow, service=ref, include_retired=True),
+        return {"service": catalogue.view(row), "models": standard_models.for_service(uow, ref, actor),
+                "cis": cmdb.list_items(uow, service=ref, include_retired=True),
                 "calendars": calendars.list_calendars(uow), "may_edit": may_edit_service(actor, row),
                 "admin": is_catalogue_admin(actor), "tiers": catalogue.TIERS}
 
