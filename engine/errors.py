@@ -30,6 +30,11 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class WriteConflict(Conflict):
+    """The database refused a write as clashing with what is stored: a duplicate of a row saved meanwhile (two
+    requests creating the same thing at once), or a row another request changed or removed."""
+
+
 class ValidationFailed(DomainError):
     """Form data that does not satisfy the task's field definitions: details['fields'] maps field -> message."""
 

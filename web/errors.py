@@ -36,7 +36,8 @@ def wants_json() -> bool:
 def register(app: Flask) -> None:
     @app.errorhandler(domain.DomainError)
     def _domain(exc: domain.DomainError):  # type: ignore[no-untyped-def]
-        status = STATUS.get(type(exc), 400)
+        # A subclass answers as the error it refines (WriteConflict, the database's refusal, is a Conflict: 409).
+        status = next((STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS), 400)
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else {}
         if wants_json():
             return jsonify(error_body(exc.code, exc.message, exc.details)), status, headers

@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import WriteConflict
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -86,7 +89,21 @@ def unit_of_work(db: Database, readonly: bool = False) -> Iterator[UnitOfWork]:
     uow = UnitOfWork(db, readonly)
     try:
         yield uow
+    except IntegrityError as exc:
+        # What services check first (a user that exists, a key in use) a concurrent request can still create
+        # between the check and the write; the database's constraint then refuses it. That is the caller's
+        # conflict, said as one (nothing of the transaction was kept), not a fault of the server.
+        raise write_conflict(exc) from exc
     finally:
         # close() ends the transaction (rolling back anything uncommitted) and detaches objects with their
         # loaded values intact, so read-only results stay usable after the block.
         uow.session.close()
+
+
+def write_conflict(exc: IntegrityError) -> WriteConflict:
+    reason = str(exc.orig).splitlines()[0][:200]
+    duplicate = "unique" in reason.lower() or "duplicate" in reason.lower()
+    what = ("it duplicates something saved at the same time" if duplicate
+            else "what it refers to was changed or removed meanwhile")
+    return WriteConflict(f"the change was refused because {what}; nothing was changed: reload and try again",
+                         reason=reason)

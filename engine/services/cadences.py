@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
@@ -22,6 +21,7 @@ from engine.db.models import ProcessInstance, ProcessVersion
 from engine.db.models_desk import NoticeMark
 from engine.diagram import governance
 from engine.diagram.metadata import ProcessMeta
+from engine.errors import WriteConflict
 from engine.services import declared, instances, messages
 from engine.services.actors import Actor
 
@@ -89,8 +89,8 @@ def run(db: Database, now: datetime | None = None) -> list[str]:
                 uow.session.flush()
                 outcome = instances.start_in(uow, actor, key, data)
                 uow.commit()
-        except IntegrityError:
-            continue  # another worker started this occurrence first
+        except WriteConflict:
+            continue  # another worker started this occurrence first (the notice mark's key is unique)
         except Exception:  # noqa: BLE001 - a broken cadence must not stop the worker's other duties
             log.exception("cadence %s of %s could not start", cadence.id, key)
             continue

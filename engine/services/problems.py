@@ -138,7 +138,8 @@ def _link(uow: UnitOfWork, actor: Actor, p: Problem, incidents: list[str]) -> li
     have = set(uow.session.execute(select(ProblemIncident.business_key)
                                    .where(ProblemIncident.problem_id == p.id)).scalars())
     events = []
-    for inst in found.values():
+    # One record named twice (by key and by id) is linked once.
+    for inst in {i.id: i for i in found.values()}.values():
         if inst.business_key in have:
             continue
         uow.session.add(ProblemIncident(problem_id=p.id, business_key=inst.business_key, linked_by=actor.username,
