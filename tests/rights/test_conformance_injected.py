@@ -3,7 +3,7 @@ owner deploys a tailored table or diagram that lacks the control, or an administ
 record run that way is named by GET /audit/conformance with that kind; a record run cleanly is not.
 
 (high_priority_closed_without_root_cause is injected in test_scenarios.test_5 on the shipped response diagram,
-which lets it through; the missing approval, approval_skipped, by forged events in tests/audit/test_conformance.)"""
+which lets it through.)"""
 
 from __future__ import annotations
 
@@ -168,4 +168,28 @@ def test_self_approval_by_the_assessor_during_a_lapse_of_the_duties_table(shippe
     found = _conformance(api, lapsed)
     [named] = found.pop("self_approval")
     assert found == {} and (named["details"]["relation"], named["actor"]) == ("assessor", "max")
+    assert _conformance(api, clean) == {}
+
+
+def test_approval_skipped_under_a_tailored_diagram_that_pre_approves_the_it_manager_s_changes(shipped: Api) -> None:
+    api = shipped
+    clean = _change(api)
+    _planned(api, clean)
+    do(api, "carol", clean, "approve_it_manager", {"approved": True})
+    _released(api, clean)
+
+    def pre_approve_small_changes(bpmn: str) -> str:
+        edited = bpmn.replace('approver == "implementing_team"', 'approver in ("implementing_team", "it_manager")')
+        edited = edited.replace('approver == "it_manager"', 'approver == "nobody"')
+        assert edited.count('"nobody"') == 1
+        return edited
+
+    _tailored_change(api, pre_approve_small_changes)
+    bypass = _change(api)
+    _planned(api, bypass)
+    assert record(api, bypass)["approver"] == "it_manager"  # the table still demands the IT manager
+    _released(api, bypass)  # but nobody was asked
+    found = _conformance(api, bypass)
+    assert list(found) == ["approval_skipped"]
+    assert found["approval_skipped"][0]["details"]["approver"] == "it_manager"
     assert _conformance(api, clean) == {}
