@@ -97,3 +97,16 @@ class Blackout(Base):
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CalendarFeedToken(Base):
+    """A person's secret for the change calendar's iCalendar feed (`calendar.ics?token=`): calendar clients send
+    neither a session nor a bearer header. Only its SHA-256 is kept; it reads the feed and nothing else, as the
+    person it belongs to with the roles they hold when the feed is fetched."""
+
+    __tablename__ = "calendar_feed_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

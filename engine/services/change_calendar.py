@@ -18,8 +18,10 @@ from sqlalchemy import or_, select
 
 from engine.db.cmdb import CiService, RecordCi, RecordWindow
 from engine.db.database import UnitOfWork
+from engine.db.models import ProcessInstance
 from engine.errors import BadRequest
-from engine.services import conflict_check
+from engine.services import conflict_check, policy
+from engine.services.actors import Actor
 
 OPEN = ("running", "waiting", "error")
 MAX_RANGE_DAYS = 400
@@ -48,11 +50,15 @@ def check_range(start: datetime, end: datetime) -> None:
 
 
 def entries(uow: UnitOfWork, start: datetime, end: datetime, service: str | None = None,
-            ci: str | None = None) -> list[dict[str, Any]]:
-    """Windows overlapping [start, end) of records not cancelled, by start."""
+            ci: str | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Windows overlapping [start, end) of records not cancelled, by start; of the records `actor` may see when
+    given (engine/services/policy.py)."""
     check_range(start, end)
     stmt = select(RecordWindow).where(RecordWindow.starts_at < end, RecordWindow.ends_at > start,
                                       RecordWindow.status != "cancelled")
+    if actor is not None and not policy.sees_all(actor):
+        stmt = stmt.where(RecordWindow.instance_id.in_(
+            select(ProcessInstance.id).where(policy.visible_records(uow, actor))))
     if service:
         stmt = stmt.where(or_(RecordWindow.service_id == service, RecordWindow.instance_id.in_(
             select(RecordCi.instance_id).where(RecordCi.ci_id.in_(

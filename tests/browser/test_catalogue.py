@@ -5,8 +5,11 @@ approval task shows the impact view with the clash."""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from engine.db.database import Database, unit_of_work
@@ -184,3 +187,23 @@ def test_a_service_page_lists_its_standard_changes_and_raises_one(page: Any, liv
         "password_reset", True, "standard")  # classed by the server from the facts
     page.goto("/catalogue/services/donor-crm")
     page.wait_for_selector("#standard-changes-none")
+
+
+def test_a_person_makes_and_revokes_a_calendar_feed_link(page: Any, live: Live) -> None:
+    first, _ = setup(live)
+    sign_in(page, "carol")
+    page.goto("/changes/calendar?view=week&date=2026-12-03")
+    assert "no feed link" in page.inner_text("#feed-status")
+    page.click("#feed-create")
+    url = page.input_value("#feed-url")
+    assert "/api/v1/changes/calendar.ics?token=" in url
+    # What a calendar app does: fetch the link with no session and no header.
+    with urllib.request.urlopen(url + "&from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z") as resp:
+        assert resp.status == 200 and f"UID:{first}@itsmflow" in resp.read().decode()
+    page.goto("/changes/calendar")
+    assert "You have a feed link" in page.inner_text("#feed-status")
+    page.click("#feed-revoke")
+    page.wait_for_selector(".flash >> text=revoked")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url)
+    assert refused.value.code == 401

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, url_for
 
 from engine import clock
-from engine.services import blackouts, calendar_views, catalogue_views, change_ical
+from engine.errors import NotFound
+from engine.services import blackouts, calendar_views, catalogue_views, change_ical, feed_tokens
 from web.api import api
 from web.api.catalogue import instant_arg
 from web.api.helpers import act_required, json_body
@@ -21,7 +22,15 @@ PATHS.update({
     "/changes/calendar": {"get": _op(f"Change windows overlapping a range ({RANGE})", "changes", 200, None,
                                      (400, 401, 403))},
     "/changes/calendar.ics": {"get": _op("The change calendar as an iCalendar feed (same filters; default: 30 "
-                                         "days back to 180 ahead)", "changes", 200, None, (400, 401, 403))},
+                                         "days back to 180 ahead); token=<feed token> instead of a session or "
+                                         "bearer token, for calendar clients", "changes", 200, None,
+                                         (400, 401, 403))},
+    "/changes/calendar/feed-token": {
+        "get": _op("Whether the caller has a feed token, since when", "changes"),
+        "post": _op("A new feed token for the caller (the old one stops working): {token, url}, shown once",
+                    "changes", 201, None, (401, 403)),
+        "delete": _op("Revoke the caller's feed token", "changes", 204, None, (401, 404)),
+    },
     "/changes/conflicts": {"get": _op("Conflicts of one change (ref=RFC-...) or of every open change in a range "
                                       f"({RANGE})", "changes", 200, None, (400, 401, 403, 404))},
     "/instances/{id}/impact": {"get": _op("The services, CIs and open records a change touches, with its "
@@ -57,18 +66,45 @@ def filters() -> dict[str, str | None]:
 @act_required("change_calendar")
 def calendar_entries():  # type: ignore[no-untyped-def]
     start, end = range_args()
-    items = calendar_views.entries(db(), start, end, **filters())
+    items = calendar_views.entries(db(), current_actor(), start, end, **filters())  # type: ignore[arg-type]
     return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(), "changes": items})
 
 
 @api.get("/changes/calendar.ics")
-@act_required("change_calendar")
 def calendar_feed():  # type: ignore[no-untyped-def]
+    # A calendar client sends the feed token in the URL; people and scripts may use their session or API token.
+    token = request.args.get("token")
+    actor = feed_tokens.actor_for(db(), token) if token else current_actor()
     start, end = range_args(back=30, ahead=180)
-    items = calendar_views.entries(db(), start, end, **filters())
+    items = calendar_views.entries(db(), actor, start, end, **filters())  # type: ignore[arg-type]
     body = change_ical.feed(items, clock.now(), request.host_url)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": "inline; filename=changes.ics"})
+
+
+def feed_url(token: str) -> str:
+    return url_for("api.calendar_feed", token=token, _external=True)
+
+
+@api.get("/changes/calendar/feed-token")
+@login_required
+def feed_token_status():  # type: ignore[no-untyped-def]
+    return jsonify(feed_tokens.status(db(), current_actor()))  # type: ignore[arg-type]
+
+
+@api.post("/changes/calendar/feed-token")
+@login_required
+def create_feed_token():  # type: ignore[no-untyped-def]
+    made = feed_tokens.create(db(), current_actor())  # type: ignore[arg-type]
+    return jsonify({**made, "url": feed_url(made["token"])}), 201
+
+
+@api.delete("/changes/calendar/feed-token")
+@login_required
+def revoke_feed_token():  # type: ignore[no-untyped-def]
+    if not feed_tokens.revoke(db(), current_actor()):  # type: ignore[arg-type]
+        raise NotFound("you have no feed token")
+    return "", 204
 
 
 @api.get("/changes/conflicts")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
-from engine.services import calendar_views
+from engine.services import calendar_views, feed_tokens
 from web.auth import db
-from web.ui.common import page, ui
+from web.ui.common import page, signed_in, ui
 
 VIEWS = ("week", "month")
 
@@ -42,12 +42,34 @@ def _at(day: date) -> datetime:
 @ui.get("/changes/calendar")
 @page("change_calendar")
 def change_calendar_page():  # type: ignore[no-untyped-def]
+    return _calendar(None)
+
+
+@ui.post("/changes/calendar/feed-token")
+@page("change_calendar")
+def create_feed_token():  # type: ignore[no-untyped-def]
+    made = feed_tokens.create(db(), signed_in())
+    chosen: dict[str, Any] = {k: v for k in ("service", "ci") if (v := request.args.get(k))}
+    # Shown in this response only (not flashed: the session cookie is signed, not secret).
+    return _calendar(url_for("api.calendar_feed", token=made["token"], _external=True, **chosen))
+
+
+@ui.post("/changes/calendar/feed-token/revoke")
+@page("change_calendar")
+def revoke_feed_token():  # type: ignore[no-untyped-def]
+    done = feed_tokens.revoke(db(), signed_in())
+    flash("Your feed link is revoked: calendar apps using it get nothing now." if done else
+          "You had no feed link.", "ok")
+    return redirect(url_for("ui.change_calendar_page") + "#feed-token")
+
+
+def _calendar(new_feed_url: str | None):  # type: ignore[no-untyped-def]
     view = request.args.get("view", "week")
     view = view if view in VIEWS else "week"
     anchor = _anchor()
     first, after, prev_anchor, next_anchor = _span(view, anchor)
     chosen = {"service": request.args.get("service") or None, "ci": request.args.get("ci") or None}
-    shown = calendar_views.calendar_page(db(), _at(first), _at(after), **chosen)
+    shown = calendar_views.calendar_page(db(), signed_in(), _at(first), _at(after), **chosen)
     items = shown["items"]
     days: list[dict[str, Any]] = []
     day = first
@@ -69,4 +91,5 @@ def change_calendar_page():  # type: ignore[no-untyped-def]
     return render_template("change_calendar.html", view=view, weeks=weeks, items=items, flagged=shown["flagged"],
                            services=shown["services"], cis=shown["cis"], chosen=chosen, anchor=anchor, first=first,
                            last=after - timedelta(days=1), link=link, prev_anchor=prev_anchor,
-                           next_anchor=next_anchor, feed=feed)
+                           next_anchor=next_anchor, feed=feed, feed_args=feed_args, new_feed_url=new_feed_url,
+                           feed_token=feed_tokens.status(db(), signed_in()))
