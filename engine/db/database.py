@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,3 +107,9 @@ def write_conflict(exc: IntegrityError) -> WriteConflict:
             else "what it refers to was changed or removed meanwhile")
     return WriteConflict(f"the change was refused because {what}; nothing was changed: reload and try again",
                          reason=reason)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: Session.execute answers it a CursorResult, typed as any Result."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

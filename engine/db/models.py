@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,6 +42,13 @@ class UtcDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's Table, for Core statements on hot paths (SQLAlchemy types `__table__` as any FROM)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class User(Base):

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import AuditChain, AuditCheckpoint, AuditEvent, AuditHead, HumanTask, ProcessVersion
+from engine.db.models import (
+    AuditChain,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    HumanTask,
+    ProcessVersion,
+    table_of,
+)
 from engine.services import audit_chains
 
 GENESIS = "0" * 64
@@ -86,8 +94,8 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
 # --- what goes into an event ---------------------------------------------------------------------------
 # Statements run on every step, built once: building a statement object costs more than executing it.
 _VERSIONS_SUMMARY = select(func.max(ProcessVersion.id), func.count(ProcessVersion.id), func.max(ProcessVersion.sha256))
-_INSERT_EVENTS = insert(AuditEvent.__table__)
-_CHAINS = AuditChain.__table__
+_INSERT_EVENTS = insert(table_of(AuditEvent))
+_CHAINS = table_of(AuditChain)
 _UPDATE_HEAD = (update(_CHAINS).where(_CHAINS.c.id == bindparam("k"))
                 .values(seq=bindparam("n"), hash=bindparam("h")))
 _secret_cache: dict[tuple[Any, ...], frozenset[str]] = {}
@@ -99,7 +107,7 @@ def secret_names(session: Session) -> frozenset[str]:
     Versions are immutable, so the set only changes when one is added: one small query per call."""
     # Keyed by what identifies the set of versions, not only the URL: one URL can front several schemas.
     summary = session.execute(_VERSIONS_SUMMARY).one()
-    key = (str(session.get_bind().url), *summary)
+    key = (str(session.get_bind().engine.url), *summary)
     hit = _secret_cache.get(key)
     if hit is not None:
         return hit

@@ -66,10 +66,13 @@ def _chain_ranges(uow: UnitOfWork, start: datetime | None, end: datetime | None)
     """Per chain, the same: positions from the first event at or after start to the last one before end."""
     session = uow.session
     chained = AuditEvent.chain.is_not(None)
-    firsts = dict(session.execute(select(AuditEvent.chain, func.min(AuditEvent.chain_seq)).where(
-        chained, *([AuditEvent.at >= start] if start is not None else [])).group_by(AuditEvent.chain)).all())
-    lasts = dict(session.execute(select(AuditEvent.chain, func.max(AuditEvent.chain_seq)).where(
-        chained, *([AuditEvent.at < end] if end is not None else [])).group_by(AuditEvent.chain)).all())
+    # Only chained events are read, and a chain's min and max exist: the None checks only narrow the types.
+    firsts = {k: n for k, n in session.execute(select(AuditEvent.chain, func.min(AuditEvent.chain_seq)).where(
+        chained, *([AuditEvent.at >= start] if start is not None else [])).group_by(AuditEvent.chain)).tuples()
+        if k is not None and n is not None}
+    lasts = {k: n for k, n in session.execute(select(AuditEvent.chain, func.max(AuditEvent.chain_seq)).where(
+        chained, *([AuditEvent.at < end] if end is not None else [])).group_by(AuditEvent.chain)).tuples()
+        if k is not None and n is not None}
     return {k: (firsts[k], lasts[k]) for k in sorted(firsts) if k in lasts and firsts[k] <= lasts[k]}
 
 
@@ -111,10 +114,10 @@ def export_lines(uow: UnitOfWork, start: datetime | None = None, end: datetime |
     heads = {k: [n, h] for k, n, h in session.execute(select(AuditChain.id, AuditChain.seq, AuditChain.hash)
                                                        .where(AuditChain.seq > 0))}
     chains: dict[str, Any] = {}
-    for k, (a, b) in _chain_ranges(uow, start, end).items():
-        prev = session.execute(select(AuditEvent.prev_hash).where(AuditEvent.chain == k, AuditEvent.chain_seq == a)
-                               ).scalar_one()
-        chains[str(k)] = {"first": a, "last": b, "anchor": prev, "head": heads.get(k)}
+    for chain_id, (low, high) in _chain_ranges(uow, start, end).items():
+        prev = session.execute(select(AuditEvent.prev_hash).where(AuditEvent.chain == chain_id,
+                                                                  AuditEvent.chain_seq == low)).scalar_one()
+        chains[str(chain_id)] = {"first": low, "last": high, "anchor": prev, "head": heads.get(chain_id)}
     window = [*([AuditAnchor.at >= start] if start is not None else []),
               *([AuditAnchor.at < end] if end is not None else [])]
     anchors = [audit_chains.anchor_row(a) for a in session.execute(

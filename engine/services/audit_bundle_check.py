@@ -131,9 +131,9 @@ def verify_bundle(source: str | Path | bytes | Iterable[str],
         found_cp = _against_checkpoints(header, legacy, [e for e in checkpoints if "anchor" not in e])
         if found_cp is not None:
             return bad(found_cp.first_bad_seq, found_cp.reason or "checkpoint mismatch", len(rows))
-        reason = _anchors_against_file(header, anchors, [e for e in checkpoints if "anchor" in e])
-        if reason is not None:
-            return bad(None, reason, len(rows))
+        mismatch = _anchors_against_file(header, anchors, [e for e in checkpoints if "anchor" in e])
+        if mismatch is not None:
+            return bad(None, mismatch, len(rows))
     return BundleVerification(True, len(rows), None, None, first, last, header.get("head_hash"))
 
 
@@ -158,7 +158,7 @@ def _verify_chains(header: dict[str, Any], rows: list[dict[str, Any]], anchors: 
                    footer: dict[str, Any]) -> tuple[int | None, str] | None:
     """Format 2: every chain's slice from its anchor to its stated end, the anchors in the range, and every
     head those anchors recorded that falls in a slice."""
-    parts = header.get("chains") if isinstance(header.get("chains"), dict) else {}
+    parts: dict[str, Any] = header["chains"] if isinstance(header.get("chains"), dict) else {}
     try:
         starts = {int(k): (int(p["first"]), str(p["anchor"])) for k, p in parts.items()}
         lasts = {int(k): int(p["last"]) for k, p in parts.items()}
@@ -177,7 +177,7 @@ def _verify_chains(header: dict[str, Any], rows: list[dict[str, Any]], anchors: 
         head = parts[str(k)].get("head")
         if isinstance(head, list) and head and head[0] == last and head[1] != end[1]:
             return None, f"chain {k} ends at its head but its hash is not the head's"
-    stated = header.get("anchors") if isinstance(header.get("anchors"), dict) else {}
+    stated: dict[str, Any] = header["anchors"] if isinstance(header.get("anchors"), dict) else {}
     if anchors:
         found = audit_chains.verify_anchors(anchors, stated.get("anchor"), stated.get("first") or 1)
         if found is not None:

@@ -56,7 +56,7 @@ def _values(uow: UnitOfWork, body: dict[str, Any], before: dict[str, Any] | None
     check.refuse_unknown(body, FIELDS)
     merged = {**(before or {}), **body}
     errors: dict[str, str] = {}
-    values = {"name": check.text(merged, "name", errors, required=True),
+    values: dict[str, Any] = {"name": check.text(merged, "name", errors, required=True),
               "reason": check.text(merged, "reason", errors, maxlength=2000),
               "service_id": check.optional_ref(merged, "service", errors),
               "starts_at": _instant(merged, "starts_at", errors), "ends_at": _instant(merged, "ends_at", errors)}

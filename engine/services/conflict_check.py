@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, TextClause, select, text
+from sqlalchemy import Boolean, Integer, String, TextualSelect, select, text
 
 from engine import worktime
 from engine.db.database import UnitOfWork
@@ -68,9 +68,9 @@ TYPES = {"num": Integer, "ref": String, "title": String, "service": String, "ci"
          "ends_at": UtcDateTime, "approved": Boolean, "status": String, "process": String}
 
 
-def _query(window: str) -> TextClause:
+def _query(window: str) -> TextualSelect:
     sql = CHECK_SQL.format(window=window, open=", ".join(f"'{s}'" for s in OPEN))
-    return text(sql).columns(**TYPES)  # type: ignore[arg-type]
+    return text(sql).columns(**TYPES)
 
 
 BY_KEY = _query("instance_id IN (SELECT id FROM process_instance WHERE business_key = :key)")
@@ -118,7 +118,7 @@ def _blackouts(rows: list[Any]) -> list[dict[str, Any]]:
             for r in sorted(rows, key=lambda r: (r.starts_at, r.num))]
 
 
-def check(uow: UnitOfWork, query: TextClause, params: dict[str, Any]) -> dict[str, Any] | None:
+def check(uow: UnitOfWork, query: TextualSelect, params: dict[str, Any]) -> dict[str, Any] | None:
     """The window the query selects as a calendar entry with its conflicts, or None when there is none."""
     by_part: dict[str, list[Any]] = {"window": [], "ci": [], "touched": [], "overlap": [], "blackout": []}
     for row in uow.session.connection().execute(query, params):

@@ -150,7 +150,7 @@ def post(db: Database, actor: Actor, ref: str | int, body: Any, visibility: Any,
                 "attachments": [attachment_view(a) for a in added]}
 
 
-def _visible_to(actor: Actor):  # type: ignore[no-untyped-def]
+def _visible_to(actor: Actor) -> tuple[str, ...]:
     return VISIBILITIES if may_use_internal(actor) else ("public",)
 
 

@@ -114,6 +114,13 @@ def _count_sorted(counter: Counter[str], order: tuple[str, ...] = ()) -> list[tu
     return known + rest
 
 
+def _at(value: datetime | None) -> datetime:
+    """A time the query guarantees (a record's start, a completed record's end, a first touch), made aware."""
+    aware = _aware(value)
+    assert aware is not None
+    return aware
+
+
 def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
     """The service-desk measures over a period, over the records of the processes that declare
     `dashboard_records` (docs/modelling.md):
@@ -148,17 +155,17 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
     in_period = and_(ProcessInstance.process_version_id.in_(counted),
                      ProcessInstance.started_at >= period.start, ProcessInstance.started_at < period.end)
     started = list(s.execute(select(ProcessInstance.id, ProcessInstance.started_at).where(in_period)))
-    opened = Counter(_aware(at).date() for _, at in started)  # type: ignore[union-attr]
+    opened = Counter(_at(at).date() for _, at in started)
     board.opened_per_day = [(d, opened.get(d, 0)) for d in period.days]
-    first_touch = dict(s.execute(
+    first_touch: dict[int | None, datetime] = dict(s.execute(
         select(AuditEvent.instance_id, func.min(AuditEvent.at))
         .where(AuditEvent.type.in_(("task.claimed", "task.completed")),
                AuditEvent.instance_id.in_(select(ProcessInstance.id).where(in_period)))
-        .group_by(AuditEvent.instance_id)).all())
-    board.respond = Durations.of([_aware(first_touch[i]) - _aware(at)  # type: ignore[operator]
+        .group_by(AuditEvent.instance_id)).tuples().all())
+    board.respond = Durations.of([_at(first_touch[i]) - _at(at)
                                   for i, at in started if i in first_touch])
     for i, at in started:
-        board.note(f"opened:{_aware(at).date()}", i)  # type: ignore[union-attr]
+        board.note(f"opened:{_at(at).date()}", i)
         if i in first_touch:
             board.note("respond", i)
 
@@ -166,15 +173,15 @@ def dashboard(uow: UnitOfWork, actor: Actor, period: Period) -> Dashboard:
                                    ProcessInstance.data_json, ProcessInstance.process_version_id).where(
         ProcessInstance.process_version_id.in_(counted), ProcessInstance.status == "completed",
         ProcessInstance.ended_at >= period.start, ProcessInstance.ended_at < period.end)))
-    board.resolve = Durations.of([_aware(end) - _aware(begin) for _, begin, end, _, _ in closed])  # type: ignore[operator]
-    closed_days = Counter(_aware(end).date() for _, _, end, _, _ in closed)  # type: ignore[union-attr]
+    board.resolve = Durations.of([_at(end) - _at(begin) for _, begin, end, _, _ in closed])
+    closed_days = Counter(_at(end).date() for _, _, end, _, _ in closed)
     board.closed_per_day = [(d, closed_days.get(d, 0)) for d in period.days]
     board.first_line = _first_line(closed, versions)
     sent_back = _sent_back(uow, closed, versions)
     board.reopened = Ratio(len(sent_back), len(closed))
     for i, _, end, data_json, v in closed:
         board.note("resolve", i)
-        board.note(f"closed:{_aware(end).date()}", i)  # type: ignore[union-attr]
+        board.note(f"closed:{_at(end).date()}", i)
         if versions[v].measures.first_line and json.loads(data_json).get(versions[v].measures.first_line) is True:
             board.note("first_line", i)
         if i in sent_back:
@@ -212,9 +219,9 @@ def _sent_back(uow: UnitOfWork, closed: list[Any], versions: dict[int, Any]) -> 
             by_field.setdefault(name, []).append(instance_id)
     sent_back: set[int] = set()
     for name, ids in by_field.items():
-        sent_back |= set(uow.session.execute(select(AuditEvent.instance_id).where(
+        sent_back |= {i for i in uow.session.execute(select(AuditEvent.instance_id).where(
             AuditEvent.type == "task.completed", AuditEvent.instance_id.in_(ids),
-            AuditEvent.data_json.like(f'%"{name}":false%'))).scalars())
+            AuditEvent.data_json.like(f'%"{name}":false%'))).scalars() if i is not None}
     return sent_back
 
 

@@ -72,10 +72,10 @@ def redeliver(db: Database, actor: Actor, message_id: int, reason: Any) -> dict[
     # Routed in its own transaction, as a freshly sent message: the admin act stands even if routing fails.
     messages.deliver_pending(db, [message_id])
     with unit_of_work(db, readonly=True) as uow:
-        msg = uow.session.get(Message, message_id)
-        assert msg is not None
-        return {**_view(uow, msg, audit.secret_names(uow.session)),
-                "delivered_to": json.loads(msg.delivered_to_json) if msg.status == "delivered" else []}
+        routed = uow.session.get(Message, message_id)
+        assert routed is not None
+        return {**_view(uow, routed, audit.secret_names(uow.session)),
+                "delivered_to": json.loads(routed.delivered_to_json) if routed.status == "delivered" else []}
 
 
 def discard(db: Database, actor: Actor, message_id: int, reason: Any) -> dict[str, Any]:

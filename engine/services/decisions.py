@@ -17,7 +17,7 @@ from engine.errors import NotFound
 from engine.rules import DmnModel, DmnParseError, RulesError, load_table_tests, parse_dmn, run_table_tests
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
-from engine.spiff.runtime import DecisionFault
+from engine.spiff.runtime import Decider, DecisionFault
 
 
 @dataclass
@@ -145,7 +145,7 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:
     return row
 
 
-def make_decider(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+def make_decider(uow: UnitOfWork) -> Decider:
     """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
 
     def decide(key: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -275,8 +275,9 @@ def deploy_decisions(db: Database, dmn: DmnFile, actor: Actor, key: str | None =
         audit.append(uow, events)
         uow.commit()
         versions = {d: decisions.latest_version(uow, d) for d in model.decisions}
+    named = versions.get(key) if key else None
     return {"key": key, "versions": {d: v.version for d, v in versions.items() if v is not None},
-            "version": versions[key].version if key and versions.get(key) else None}
+            "version": named.version if named else None}
 
 
 def _stored_tests(db: Database, dmn: DmnFile) -> str | None:

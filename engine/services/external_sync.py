@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import ProcessInstance
+from engine.db.models import ProcessInstance, table_of
 from engine.db.models_external import ExternalTask
 from engine.services import specs
 from engine.services.audit import NewEvent
@@ -22,13 +23,13 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.Loade
     """After a step: a row per external task now waiting, none for those that completed or were cancelled."""
     if not lv.has_external_tasks:
         return
-    table = ExternalTask.__table__
+    table = table_of(ExternalTask)
     current = external.waiting(runner)
     existing = set(uow.session.execute(select(table.c.id).where(table.c.instance_id == inst.id)).scalars())
     gone = existing - {w.task_id for w in current}
     if gone:
         uow.session.execute(delete(table).where(table.c.id.in_(gone)))
-    rows = [{"id": w.task_id, "instance_id": inst.id, "process_key": inst.process_key,
+    rows: list[dict[str, Any]] = [{"id": w.task_id, "instance_id": inst.id, "process_key": inst.process_key,
              "business_key": inst.business_key, "element_id": w.element_id, "topic": w.topic,
              "variables_json": json.dumps(w.variables, default=json_default), "created_at": now}
             for w in current if w.task_id not in existing]

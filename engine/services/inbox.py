@@ -42,7 +42,7 @@ def _far(uow: UnitOfWork) -> Any:
 def sort_columns(uow: UnitOfWork, sort: str) -> list[Any]:
     due = func.coalesce(HumanTask.due_at, _far(uow))
     priority = func.coalesce(HumanTask.priority, literal_column(f"'{NO_PRIORITY}'"))
-    columns = {
+    columns: dict[str, list[Any]] = {
         "due": [due, priority, HumanTask.created_at, HumanTask.id],
         "priority": [priority, due, HumanTask.created_at, HumanTask.id],
         "created": [HumanTask.created_at, HumanTask.id],
@@ -181,9 +181,10 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
 def _row_key(task: HumanTask, sort: str) -> list[Any]:
     due = task.due_at if task.due_at is not None else datetime.fromisoformat(FAR).replace(tzinfo=UTC)
     priority = task.priority or NO_PRIORITY
-    return {"due": [due, priority, task.created_at, task.id], "priority": [priority, due, task.created_at, task.id],
-            "created": [task.created_at, task.id], "record": [task.business_key, task.id],
-            "task": [task.name, task.id]}[sort]
+    keys: dict[str, list[Any]] = {
+        "due": [due, priority, task.created_at, task.id], "priority": [priority, due, task.created_at, task.id],
+        "created": [task.created_at, task.id], "record": [task.business_key, task.id], "task": [task.name, task.id]}
+    return keys[sort]
 
 
 # ------------------------------------------------------------------------------------------------- totals

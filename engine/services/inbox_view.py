@@ -47,8 +47,8 @@ def view(uow: UnitOfWork, actor: Actor, tab: str, filters: inbox.Filters, sort: 
         counts.append((name, uow.session.execute(select(func.count()).select_from(HumanTask).where(clause))
                        .scalar_one()))
     ids = [t.instance_id for t in got.rows]
-    data = dict(uow.session.execute(select(ProcessInstance.id, ProcessInstance.data_json)
-                                    .where(ProcessInstance.id.in_(ids))).all()) if ids else {}
+    data: dict[int, str] = dict(uow.session.execute(select(ProcessInstance.id, ProcessInstance.data_json)
+                                    .where(ProcessInstance.id.in_(ids))).tuples().all()) if ids else {}
     now = clock.now()
     rows = [{**tasks.task_summary(t), "summary": _summary(json.loads(data.get(t.instance_id, "{}"))),
              "sla": reports.sla_state(t.due_at, t.created_at, now), "due": t.due_at, "created": t.created_at}

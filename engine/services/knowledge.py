@@ -106,7 +106,8 @@ def use(db: Database, actor: Actor, task_id: str, data: Any) -> dict[str, Any]:
             raise NotFound(f"no open task {task_id} (it may have been completed)")
         if not policy.task_actions(uow, actor, task)["may_work"]:
             raise NotAllowed("only the person working this task records what they used")
-        item = _items(uow, [key.strip()]).get(key.strip())
+        wanted = str(key).strip()  # a non-empty string: checked above
+        item = _items(uow, [wanted]).get(wanted)
         if item is None or not _prefixes(actor, [item["kind"] + "s"]):
             raise ValidationFailed("no such known error or published article", fields={"key": f"unknown: {key}"})
         seen = uow.session.execute(select(KnowledgeUse.id).where(KnowledgeUse.instance_id == task.instance_id,

@@ -106,9 +106,9 @@ def route(uow: UnitOfWork, msg: Message, actor: str | None = None) -> Routing:
         if payload.get("requester") or payload.get("started_by"):
             data["requester"] = payload.get("requester") or payload.get("started_by")
         for process_key in _starting_processes(uow, msg.name):
-            actor = Actor(msg.sent_by, frozenset({"admin"}))
+            starter = Actor(msg.sent_by, frozenset({"admin"}))
             origin = sender.business_key if sender else (keys[0] if keys else None)
-            outcome = start_in(uow, actor, process_key, data, origin_key=origin,
+            outcome = start_in(uow, starter, process_key, data, origin_key=origin,
                                via={"message": msg.name, "message_id": msg.id, "payload": payload})
             result.started.append(outcome.instance.id)
             result.message_ids.extend(outcome.message_ids)

@@ -228,8 +228,8 @@ def versions_with_open_instances(db: Database, actor: Actor, key: str) -> dict[s
     _may_migrate(actor)
     with unit_of_work(db, readonly=True) as uow:
         versions = deploy.list_versions(uow, key)
-        counts = dict(uow.session.execute(
+        counts: dict[int, int] = dict(uow.session.execute(
             select(ProcessInstance.version, func.count()).where(ProcessInstance.process_key == key,
                                                                 ProcessInstance.status.in_(OPEN))
-            .group_by(ProcessInstance.version)).all())
+            .group_by(ProcessInstance.version)).tuples().all())
     return {"key": key, "versions": [{**v, "open": counts.get(v["version"], 0)} for v in versions]}

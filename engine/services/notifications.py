@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from engine import clock
-from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
 from engine.db.models_desk import Notification, NotificationPreference, NotificationTemplate
 from engine.errors import BadRequest
 from engine.services import audit, policy
@@ -49,7 +49,7 @@ def mark_read(db: Database, actor: Actor, ids: list[int] | None) -> int:
         stmt = update(Notification).where(Notification.username == actor.username, Notification.read_at.is_(None))
         if ids is not None:
             stmt = stmt.where(Notification.id.in_(ids))
-        changed = uow.session.execute(stmt.values(read_at=clock.now())).rowcount
+        changed = rowcount(uow.session.execute(stmt.values(read_at=clock.now())))
         uow.commit()
         return changed
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import ProcessInstance, RecordParty
+from engine.db.models import ProcessInstance, RecordParty, table_of
 from engine.diagram.declarations import Declarations
 
 SYSTEM_USERS = ("system", "")
@@ -50,7 +50,7 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, before_json
             before = {}
         if isinstance(before, dict) and named(decl, inst.started_by, before) == now:
             return
-    table = RecordParty.__table__
+    table = table_of(RecordParty)
     if before_json not in ("", "{}"):  # a new record has no rows yet
         uow.session.execute(delete(table).where(table.c.instance_id == inst.id))
     rows = [{"instance_id": inst.id, "username": username, "relation": relation,

@@ -25,8 +25,8 @@ def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, da
         uow.session.delete(row)
     elif service is not None and row is None:
         uow.session.add(RecordService(instance_id=inst.id, service_id=service))
-    elif row is not None and row.service_id != service:
-        row.service_id = service  # type: ignore[assignment]
+    elif row is not None and service is not None and row.service_id != service:
+        row.service_id = service
 
 
 def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datetime] | None:

@@ -298,17 +298,17 @@ def catalogue(uow: UnitOfWork, actor: Actor) -> dict[str, list[dict[str, Any]]]:
         for call in entry["calls"]:
             if call["key"] in processes:
                 processes[call["key"]]["called_by"].append({"key": entry["key"], "element_id": call["element_id"]})
-    running = dict(uow.session.execute(
+    running: dict[str, int] = dict(uow.session.execute(
         select(ProcessInstance.process_key, func.count()).where(ProcessInstance.status.in_(OPEN_STATUSES))
-        .group_by(ProcessInstance.process_key)).all())
+        .group_by(ProcessInstance.process_key)).tuples().all())
     for entry in processes.values():
         entry["open"] = running.get(entry["key"], 0)
     tables: dict[str, dict[str, Any]] = {}
-    for row in uow.session.execute(select(DecisionVersion).order_by(DecisionVersion.key,
-                                                                    DecisionVersion.version.desc())).scalars():
-        entry = tables.setdefault(row.key, {"key": row.key, "name": row.name, "latest": row.version,
-                                               "versions": []})
-        entry["versions"].append({**decisions.version_view(row), "at": _aware(row.deployed_at)})
+    for table in uow.session.execute(select(DecisionVersion).order_by(DecisionVersion.key,
+                                                                      DecisionVersion.version.desc())).scalars():
+        entry = tables.setdefault(table.key, {"key": table.key, "name": table.name, "latest": table.version,
+                                                 "versions": []})
+        entry["versions"].append({**decisions.version_view(table), "at": _aware(table.deployed_at)})
     return {"processes": list(processes.values()), "decisions": list(tables.values())}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.db.models import HumanTask, ProcessInstance, TaskCandidate, table_of
 from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
 from engine.spiff import juel
@@ -22,8 +22,8 @@ from engine.spiff.sandbox import timer_zone
 
 TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDateEventDefinition",
                "CycleTimerEventDefinition")
-TASKS = HumanTask.__table__
-CANDIDATES = TaskCandidate.__table__
+TASKS = table_of(HumanTask)
+CANDIDATES = table_of(TaskCandidate)
 
 
 @dataclass
@@ -112,6 +112,13 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
 
 class OpenTask:
     """An open task as the step read it: the columns of human_task as attributes (what task_summary reads)."""
+
+    # The columns the step itself reads; the others are there for task_summary.
+    element_id: str
+    name: str
+    priority: str | None
+    created_at: datetime
+    due_at: datetime | None
 
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)

@@ -11,8 +11,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
-from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance
+from engine.db.database import UnitOfWork, rowcount
+from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance, table_of
 from engine.errors import Conflict
 from engine.services import audit, declared, external_sync, notify, parties, record_index, specs, step_tasks
 from engine.services.audit import NewEvent
@@ -87,8 +87,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
                               _name(lv, ev.get("element_id")), ev))
 
     waiting = runner.waiting()
-    wakeups = [parse_due(w.value) for w in waiting if w.kind in TIMER_KINDS]
-    wakeups = [w for w in wakeups if w is not None]
+    dues = [parse_due(w.value) for w in waiting if w.kind in TIMER_KINDS]
+    wakeups = [due for due in dues if due is not None]
     fields: dict[str, Any] = {"next_wakeup_at": min(wakeups) if wakeups else None}
     if not_before is not None and fields["next_wakeup_at"] is not None and fields["next_wakeup_at"] <= now:
         fields["next_wakeup_at"] = not_before
@@ -152,13 +152,13 @@ def _update_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
     if not changed:
         return  # a step that changed nothing (a retry failing the same way) writes no new revision
     seen = inst.revision if seen_revision is None else seen_revision
-    table = ProcessInstance.__table__
+    table = table_of(ProcessInstance)
     values = dict(changed)
     bump = not changed.keys() <= _SCHEDULE
     if bump:
         values["revision"] = seen + 1
     result = uow.session.execute(update(table).where(table.c.id == inst.id, table.c.revision == seen).values(values))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(f"instance {inst.business_key} was changed by someone else; reload and try again",
                        instance=inst.business_key)
     for name, value in values.items():  # the object now matches the row without another flush
@@ -169,7 +169,7 @@ def _send_messages(uow: UnitOfWork, inst: ProcessInstance, log: StepLog, actor: 
                    trail: list[NewEvent]) -> list[int]:
     if not log.thrown:
         return []
-    table = Message.__table__
+    table = table_of(Message)
     rows = [{"name": thrown.name, "correlation_key": None, "payload_json": json.dumps(thrown.payload),
              "sender_instance_id": inst.id, "sent_by": actor, "status": "pending", "delivered_to_json": "[]",
              "attempts": 0, "created_at": now} for thrown in log.thrown]
@@ -185,7 +185,7 @@ def _name(lv: specs.LoadedVersion, element_id: str | None) -> str | None:
 
 
 def _sync_subscriptions(uow: UnitOfWork, inst: ProcessInstance, waiting: list[Any]) -> None:
-    table = MessageSubscription.__table__
+    table = table_of(MessageSubscription)
     uow.session.execute(delete(table).where(table.c.instance_id == inst.id))
     rows = [{"instance_id": inst.id, "message_name": w.name, "correlation_key": inst.business_key,
              "element_id": w.element_id} for w in waiting if w.kind == "MessageEventDefinition"]

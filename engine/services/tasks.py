@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, or_, select, update
 
 from engine import clock
-from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -112,7 +112,7 @@ def claim(db: Database, actor: Actor, task_id: str, reason: str | None = None) -
         result = uow.session.execute(
             update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee.is_(None))
             .values(assignee=actor.username).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise Conflict(f"task is held by {task.assignee}")
         from engine.services import audit
 

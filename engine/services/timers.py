@@ -9,7 +9,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, select
 
@@ -64,6 +64,7 @@ def fire_one(db: Database, actor: str = "timer", skip: frozenset[int] = frozense
             inst.next_wakeup_at = None
             uow.commit()
             return instance_id
+        failure: Exception | None
         try:
             outcome = _fire(uow, inst, actor, now)
         except Conflict:
@@ -132,7 +133,7 @@ def heartbeat(db: Database, worker_id: str, fired: int) -> None:
 
 
 def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_id: str | None = None,
-               stop: object | None = None) -> int:
+               stop: Stop | None = None) -> int:
     """The worker loop: fire due timers, retry undelivered messages, report liveness.
 
     Nothing one instance does stops it: each step is guarded (fire_one). A lost database connection or any
@@ -172,13 +173,21 @@ def run_worker(db: Database, once: bool = False, interval: float = 1.0, worker_i
             return total
 
 
-def _stopped(stop: object | None) -> bool:
-    return stop is not None and stop.is_set()  # type: ignore[attr-defined]
+class Stop(Protocol):
+    """What asks the worker loop to end (a threading or multiprocessing Event)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
-def _wait(seconds: float, stop: object | None) -> bool:
+def _stopped(stop: Stop | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def _wait(seconds: float, stop: Stop | None) -> bool:
     """Sleeps; True when asked to stop meanwhile."""
-    if stop is not None and hasattr(stop, "wait"):
+    if stop is not None:
         return bool(stop.wait(seconds))
     time.sleep(seconds)
     return False

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
@@ -86,7 +87,7 @@ def check_new_account(username: str, password: str | None) -> None:
                                fields={"password": f"is shorter than {PASSWORD_MIN_LENGTH} characters"})
 
 
-def _roles_of(session, user_id: int) -> frozenset[str]:  # type: ignore[no-untyped-def]
+def _roles_of(session: Session, user_id: int) -> frozenset[str]:
     stmt = select(UserRole.role).where(UserRole.user_id == user_id)
     return frozenset(session.execute(stmt).scalars())
 

@@ -131,7 +131,8 @@ class Runner:
         return cls(wf, HostScriptEngine(decide))
 
     @classmethod
-    def restore(cls, state: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any], decide: Decider) -> Runner:
+    def restore(cls, state: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any],
+                decide: Decider | None) -> Runner:
         return cls(serializer.state_from_dict(state, spec, subprocess_specs), HostScriptEngine(decide))
 
     def state(self) -> dict[str, Any]:
