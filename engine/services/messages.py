@@ -183,10 +183,11 @@ def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | No
         uow.session.flush()
         result = route(uow, msg)
         uow.commit()
-        message_id = msg.id
+        message_id, status = msg.id, msg.status
     deliver_pending(db, result.message_ids)
     if not result.delivered_to and not result.started:
-        raise NotFound(f"nothing waits for message {name!r}; it is kept as unrouted", message_id=message_id)
+        kept = "kept as unrouted (the worker retries it)" if status == "unrouted" else "a dead letter now"
+        raise NotFound(f"nothing waits for message {name!r}; it is {kept}", message_id=message_id, status=status)
     return result
 
 

@@ -143,3 +143,15 @@ def test_a_dead_letter_whose_receiver_exists_now_is_delivered_on_redelivery(ship
     assert [r["id"] for r in helper] == done["delivered_to"]
     assert _health(api) == (0, 0)
     assert [e["data"]["reason"] for e in _trail(api, caller, "admin.message_redelivered")] == ["helper deployed"]
+
+
+def test_a_posted_message_on_its_last_attempt_is_a_dead_letter_at_once(shipped: Api,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    api = shipped
+    monkeypatch.setenv("ITSMFLOW_MESSAGE_MAX_ATTEMPTS", "1")
+    error = refused(api.post("/messages", "admin", json={"name": "nobody.listens", "data": {"n": 1}}), 404)
+    assert "a dead letter now" in error["message"] and error["details"]["status"] == "dead"
+    [letter] = ok(api.get("/messages/dead-letters", "admin"))["dead_letters"]
+    assert (letter["id"], letter["sender"], letter["sent_by"], letter["to"]) == (
+        error["details"]["message_id"], None, "admin", [])
+    assert letter["payload"] == {"n": 1} and _health(api) == (0, 1)
