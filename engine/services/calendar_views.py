@@ -24,10 +24,10 @@ def conflicts_for(db: Database, business_key: str) -> dict[str, Any]:
         return change_calendar.conflicts_for(uow, business_key)
 
 
-def conflicts_in(db: Database, start: datetime, end: datetime, service: str | None = None,
+def conflicts_in(db: Database, actor: Actor, start: datetime, end: datetime, service: str | None = None,
                  ci: str | None = None) -> list[dict[str, Any]]:
     with unit_of_work(db, readonly=True) as uow:
-        return change_calendar.conflicts_in(uow, start, end, service, ci)
+        return change_calendar.conflicts_in(uow, start, end, service, ci, actor=actor)
 
 
 def impact_for(db: Database, actor: Actor, business_key: str) -> dict[str, Any]:
@@ -42,6 +42,6 @@ def calendar_page(db: Database, actor: Actor, start: datetime, end: datetime, se
     with unit_of_work(db, readonly=True) as uow:
         return {"items": change_calendar.entries(uow, start, end, service, ci, actor=actor),
                 "flagged": {c["business_key"]: c["conflicts"]
-                            for c in change_calendar.conflicts_in(uow, start, end, service, ci)},
+                            for c in change_calendar.conflicts_in(uow, start, end, service, ci, actor=actor)},
                 "services": catalogue.list_services(uow, include_retired=True),
                 "cis": cmdb.list_items(uow, include_retired=True)}

@@ -76,10 +76,10 @@ def conflicts_for(uow: UnitOfWork, business_key: str) -> dict[str, Any]:
 
 
 def conflicts_in(uow: UnitOfWork, start: datetime, end: datetime, service: str | None = None,
-                 ci: str | None = None) -> list[dict[str, Any]]:
-    """Each open change in the range with its conflicts (only those that have any)."""
+                 ci: str | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Each open change in the range with its conflicts (only those that have any; those `actor` may see)."""
     found = []
-    for item in entries(uow, start, end, service, ci):
+    for item in entries(uow, start, end, service, ci, actor=actor):
         if item["status"] not in OPEN:
             continue
         checked = conflicts_for(uow, item["business_key"])

@@ -38,7 +38,7 @@ def test_a_feed_token_shows_only_what_its_owner_may_see(cat_api: Api) -> None:
     api = cat_api
     setup(api)
     bobs = raise_for(api, "bob", "Move bob's team mailbox", "2026-12-05T22:00Z", "2026-12-05T23:00Z")
-    other = raise_for(api, "ivan", "Patch the mail server", "2026-12-06T22:00Z", "2026-12-06T23:00Z")
+    other = raise_for(api, "ivan", "Patch the mail server", "2026-12-05T22:30Z", "2026-12-05T23:30Z")
 
     made = api.post("/changes/calendar/feed-token", "bob")
     assert made.status_code == 201, made.json
@@ -48,6 +48,11 @@ def test_a_feed_token_shows_only_what_its_owner_may_see(cat_api: Api) -> None:
     plain = api.client.get(f"/api/v1/changes/calendar.ics?{MONTH}&token={token}")
     assert uids(plain) == [bobs]  # bob (resolver) may see his own change, not ivan's
     assert [c["business_key"] for c in api.get(f"/changes/calendar?{MONTH}", "bob").json["changes"]] == [bobs]
+    # The two clash on the mail server: bob's range of conflicts lists his change only, the manager's both.
+    clashing = api.get(f"/changes/conflicts?{MONTH}", "bob").json["changes"]
+    assert [c["business_key"] for c in clashing] == [bobs]
+    assert sorted(c["business_key"] for c in api.get(f"/changes/conflicts?{MONTH}", "carol").json["changes"]) == \
+        sorted([bobs, other])
     carols = api.post("/changes/calendar/feed-token", "carol").json["token"]
     assert uids(api.client.get(f"/api/v1/changes/calendar.ics?{MONTH}&token={carols}")) == sorted([bobs, other])
 

@@ -115,7 +115,8 @@ def conflicts():  # type: ignore[no-untyped-def]
         return jsonify(calendar_views.conflicts_for(db(), ref))
     start, end = range_args()
     return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(),
-                    "changes": calendar_views.conflicts_in(db(), start, end, **filters())})
+                    "changes": calendar_views.conflicts_in(db(), current_actor(), start, end,  # type: ignore[arg-type]
+                                                           **filters())})
 
 
 @api.get("/instances/<ref>/impact")
