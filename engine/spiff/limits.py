@@ -30,12 +30,23 @@ MAX_SEQUENCE = _setting("ITSMFLOW_SCRIPT_MAX_SEQUENCE", 1_000_000)  # items or c
 MAX_DATA_BYTES = _setting("ITSMFLOW_MAX_DATA_BYTES", 1_000_000)  # an instance's data as JSON
 MAX_ENGINE_STEPS = _setting("ITSMFLOW_MAX_ENGINE_STEPS", 20_000)  # elements completed in one transaction
 MEMORY_LIMIT_MB = _setting("ITSMFLOW_MEMORY_LIMIT_MB", 2048)  # address space of a worker/web process; 0: none
+# Wall-clock limit of one call of diagram code that is not cheap by its shape (engine/spiff/bounded.py); such code
+# runs in a script process killed at this limit. 0: everything runs in the calling process, with no time limit.
+SCRIPT_TIMEOUT_MS = _setting("ITSMFLOW_SCRIPT_TIMEOUT_MS", 2000)
 
 _MAX_BITS = int(MAX_INT_DIGITS * math.log2(10))
 
 
+CHEAP_SEQUENCE = 100_000  # the longest text a `+` or `*` may make in code run in the calling process
+
+
 class LimitExceeded(Exception):
     """An operation in diagram code would pass a limit."""
+
+
+class NeedsIsolation(BaseException):  # noqa: N818 - a signal to the sandbox, not an error; `except Exception` misses it
+    """Raised, in code run in the calling process because it looked cheap, by an operation that could make it
+    costly (joining lists, long text): the sandbox runs the call again in a script process, under the timeout."""
 
 
 def _int_bits(value: Any) -> int:
@@ -68,8 +79,32 @@ def guarded_lshift(left: Any, right: Any) -> Any:
     return left << right
 
 
-GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
-GLOBALS = {"_pow_": guarded_pow, "_mul_": guarded_mul, "_lshift_": guarded_lshift}
+def plain_add(left: Any, right: Any) -> Any:
+    return left + right
+
+
+def cheap_add(left: Any, right: Any) -> Any:
+    """`+` in code run in the calling process: lists and tuples share their items (a few lines of `x = x + x`
+    make a structure that takes hours to compare or print), and text past CHEAP_SEQUENCE is not cheap."""
+    if isinstance(left, (list, tuple)) or isinstance(right, (list, tuple)):
+        raise NeedsIsolation
+    if isinstance(left, (str, bytes)) and isinstance(right, (str, bytes)) and len(left) + len(right) > CHEAP_SEQUENCE:
+        raise NeedsIsolation
+    return left + right
+
+
+def cheap_mul(left: Any, right: Any) -> Any:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, (list, tuple)) and isinstance(times, int):
+            raise NeedsIsolation
+        if isinstance(seq, (str, bytes)) and isinstance(times, int) and len(seq) * times > CHEAP_SEQUENCE:
+            raise NeedsIsolation
+    return guarded_mul(left, right)
+
+
+GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_"}
+GLOBALS = {"_pow_": guarded_pow, "_mul_": guarded_mul, "_lshift_": guarded_lshift, "_add_": plain_add}
+CHEAP_GLOBALS = {**GLOBALS, "_mul_": cheap_mul, "_add_": cheap_add}
 _FOLD: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.LShift: guarded_lshift,
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b}
@@ -109,7 +144,7 @@ def constant_bomb(tree: ast.AST) -> str | None:
 
 
 class LimitingTransformer(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus: `a ** b`, `a * b`, `a << b` call the guards."""
+    """RestrictedPython's policy, plus: `a ** b`, `a * b`, `a << b` and `a + b` call the guards."""
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)

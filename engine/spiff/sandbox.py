@@ -23,7 +23,7 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.spiff import juel, limits
+from engine.spiff import bounded, isolation, juel, limits
 
 SCRIPT_FILENAME = "<diagram>"
 LINE_BUDGET = 200_000
@@ -40,14 +40,15 @@ class ScriptRejected(Exception):
     """The script uses something the sandbox forbids, or ran past its budget."""
 
 
-def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    ops = {
-        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": limits.guarded_mul,
-        "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
-    }
-    if op not in ops:
-        raise ScriptRejected(f"operator {op} is not allowed")
-    return ops[op](x, y)
+def _inplace(add: Any, mul: Any) -> Any:
+    ops = {"+=": add, "-=": lambda a, b: a - b, "*=": mul, "/=": lambda a, b: a / b, "//=": lambda a, b: a // b,
+           "%=": lambda a, b: a % b}
+
+    def inplacevar(op: str, x: Any, y: Any) -> Any:
+        if op not in ops:
+            raise ScriptRejected(f"operator {op} is not allowed")
+        return ops[op](x, y)
+    return inplacevar
 
 
 def _builtins() -> dict[str, Any]:
@@ -67,7 +68,7 @@ SAFE_GLOBALS: dict[str, Any] = {
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_write_": full_write_guard,
-    "_inplacevar_": _inplacevar,
+    "_inplacevar_": _inplace(limits.plain_add, limits.guarded_mul),
     **limits.GLOBALS,
     "math": math,
     "date": date,
@@ -76,6 +77,10 @@ SAFE_GLOBALS: dict[str, Any] = {
     "timezone": timezone,
 }
 _HIDDEN = set(SAFE_GLOBALS)
+# Code run in the calling process (cheap by its shape): the same, with the guards that hand it to a script
+# process when an operation could make it costly.
+CHEAP_GLOBALS: dict[str, Any] = {**SAFE_GLOBALS, **limits.CHEAP_GLOBALS,
+                                 "_inplacevar_": _inplace(limits.cheap_add, limits.cheap_mul)}
 
 
 def _refuse_constant_bombs(source: str, mode: str) -> None:
@@ -149,7 +154,7 @@ def _run(code: CodeType, scope: dict[str, Any]) -> Any:
     sys.settrace(budget.tracer)
     try:
         return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython above
-    except Exception:
+    except (Exception, limits.NeedsIsolation):
         raise
     except BaseException as exc:
         # SystemExit, KeyboardInterrupt, GeneratorExit raised by a diagram would otherwise end the process
@@ -159,7 +164,7 @@ def _run(code: CodeType, scope: dict[str, Any]) -> Any:
         sys.settrace(previous)
 
 
-def _storable(context: dict[str, Any]) -> None:
+def check_storable(context: dict[str, Any]) -> None:
     """A script's results are saved as JSON after the step: refuse here, as the script's error, what cannot be
     (an integer past Python's 4300-digit text limit, endless nesting)."""
     try:
@@ -194,6 +199,55 @@ def literal_timer(expression: str) -> str | None:
     return text
 
 
+def run_expression(expression: str, context: dict[str, Any], external_context: dict | None,
+                   cheap: bool = False) -> Any:
+    scope = dict(CHEAP_GLOBALS if cheap else SAFE_GLOBALS)
+    scope.update(external_context or {})
+    scope.update(context)
+    return _run(compile_expression(expression), scope)
+
+
+def run_script(script: str, context: dict[str, Any], external_context: dict | None,
+               cheap: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Runs a script on a copy of its data: what it set (checked storable) and the names it deleted."""
+    scope = dict(CHEAP_GLOBALS if cheap else SAFE_GLOBALS)
+    scope.update(external_context or {})
+    scope.update(context)
+    _run(compile_script(script), scope)
+    results = {key: value for key, value in scope.items()
+               if not (key in _HIDDEN or key.startswith("_") or callable(value) or key in (external_context or {}))}
+    check_storable(results)  # before the task's data is touched: a refused result leaves it as it was
+    return results, [key for key in context if key not in scope]
+
+
+@lru_cache(maxsize=4096)
+def is_cheap(source: str, mode: str) -> bool:
+    """Cheap by its shape (engine/spiff/bounded.py): runs here. Code that does not parse is "cheap" too: compiling
+    it here gives its error."""
+    try:
+        return bounded.is_cheap(ast.parse(source, mode=mode))
+    except SyntaxError:
+        return True
+
+
+def _isolated(request: tuple[Any, ...]) -> Any:
+    """Runs code that is not cheap in a script process under the wall-clock limit; its failures come back as the
+    errors an in-process run would raise (ScriptRejected for the sandbox's refusals and for the limits)."""
+    try:
+        return isolation.run(request)
+    except isolation.ScriptTimeout:
+        raise ScriptRejected(f"the script ran past {limits.SCRIPT_TIMEOUT_MS} ms and was stopped "
+                             "(ITSMFLOW_SCRIPT_TIMEOUT_MS)") from None
+    except isolation.ScriptProcessFailed as exc:
+        raise ScriptRejected(str(exc)) from None
+    except isolation.RemoteError as exc:
+        same = None if exc.rejected else exc.as_builtin()
+        if same is not None:
+            raise same from None
+        message = str(exc) if exc.rejected else f"{exc.type_name}: {exc}"
+        raise ScriptRejected(message) from None
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict | None = None) -> Any:
         iso = literal_timer(expression)
@@ -204,23 +258,34 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                 return juel.evaluate(expression, {**(external_context or {}), **context})
             except juel.JuelError as exc:
                 raise ScriptRejected(f"{expression.strip()}: {exc}") from None
-        scope = dict(SAFE_GLOBALS)
-        scope.update(external_context or {})
-        scope.update(context)
-        return _run(compile_expression(expression), scope)
+        if limits.SCRIPT_TIMEOUT_MS <= 0:
+            return run_expression(expression, context, external_context)
+        if is_cheap(expression, "eval"):
+            try:
+                return run_expression(expression, context, external_context, cheap=True)
+            except limits.NeedsIsolation:
+                pass  # nothing was changed: run it again where the timeout can stop it
+        return _isolated(("expression", expression, context, external_context))
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict | None = None) -> bool:
-        scope = dict(SAFE_GLOBALS)
-        scope.update(external_context or {})
-        scope.update(context)
-        _run(compile_script(script), scope)
-        results = {key: value for key, value in scope.items()
-                   if not (key in _HIDDEN or key.startswith("_") or callable(value) or key in (external_context or {}))}
-        _storable(results)  # before the task's data is touched: a refused result leaves it as it was
+        if limits.SCRIPT_TIMEOUT_MS <= 0:
+            results, deleted = run_script(script, context, external_context)
+        else:
+            results, deleted = self._cheap_or_isolated(script, context, external_context)
         context.update(results)
-        for key in [k for k in context if k not in scope]:
+        for key in deleted:
             del context[key]  # the script deleted it
         return True
+
+    @staticmethod
+    def _cheap_or_isolated(script: str, context: dict[str, Any],
+                           external_context: dict | None) -> tuple[dict[str, Any], list[str]]:
+        if is_cheap(script, "exec"):
+            try:
+                return run_script(script, context, external_context, cheap=True)
+            except limits.NeedsIsolation:
+                pass  # it ran on a copy of the data: run it again where the timeout can stop it
+        return _isolated(("script", script, context, external_context))
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         raise ScriptRejected("service tasks are not supported by this host")
