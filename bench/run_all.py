@@ -1,7 +1,8 @@
 """Runs the benchmarks and prints one summary table (figure, value, target, met?) matching docs/performance.md.
 
-``make bench`` runs ``.venv/bin/python bench/run_all.py``. B1, B3, B5 and B6 run on SQLite (a few minutes in all);
-B2, B4, B7, B8 and B9 run when PostgreSQL is reachable (ITSMFLOW_BENCH_POSTGRES_URL, default
+``make bench`` runs ``.venv/bin/python bench/run_all.py``. B1, B3, B5 and B6 run on SQLite and B10 with no database
+(a few minutes in all; B10's cost of the script limits is shown as a share of B1's CPU per instance); B2, B4,
+B7, B8 and B9 run when PostgreSQL is reachable (ITSMFLOW_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/test) and are reported "not run: PostgreSQL unreachable" otherwise.
 Each benchmark runs in its own process (no shared caches between them); its full output is shown as it runs.
 
@@ -21,9 +22,9 @@ from pathlib import Path
 
 from common import BENCH, Row, machine, parse_rows, pg_reachable, print_table
 
-SQLITE = ["b1", "b3", "b5", "b6"]
+SQLITE = ["b1", "b3", "b5", "b6", "b10"]
 POSTGRES = ["b2", "b4", "b7", "b8", "b9"]
-ORDER = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"]  # the order of docs/performance.md
+ORDER = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"]  # the order of docs/performance.md
 SCRIPTS = {
     "b1": ("b1_throughput.py", ["--breakdown"], ["--rounds", "3", "--instances", "40", "--warmup", "10"]),
     "b2": ("b2_inbox.py", [], ["--instances", "10000", "--queries", "50"]),
@@ -34,6 +35,7 @@ SCRIPTS = {
     "b7": ("b7_inbox_pages.py", [], ["--instances", "5000", "--queries", "20"]),
     "b8": ("b8_change_conflicts.py", [], ["--queries", "50"]),
     "b9": ("b9_timers.py", [], ["--duration", "15", "--warmup", "3"]),
+    "b10": ("b10_script_limits.py", [], ["--seconds", "0.5", "--rounds", "2", "--instances", "10"]),
 }
 NOT_RUN = {
     "b2": Row("b2_available_service_desk", "B2 inbox 'available' for service_desk: service p95 (ms)",
@@ -77,6 +79,19 @@ def b6_rows(output: str) -> list[Row]:
     value = float(found.group(1))
     return [Row("b6_rules", "B6 decision table evaluation, 20 rules x 3 inputs (µs)", f"{value:.1f}", "< 50",
                 value < 50)]
+
+
+def b10_share(b1: list[Row], b10: list[Row]) -> Row:
+    """The limits' CPU per B1 reference instance (B10) over B1's services CPU per instance, same run."""
+    figure = "B10 limits' cost / B1 services CPU per instance (same run)"
+    values = {row.key: row.value for row in b1 + b10}
+    try:
+        services = float(values["b1_cpu"].split("/")[0])
+        added = float(values["b10_instance"])
+    except (KeyError, ValueError):
+        return Row("b10_share", figure, "not computed (B1 or B10 failed)", "<= 10%", None)
+    share = added / services
+    return Row("b10_share", figure, f"{share:.1%} ({added:.2f} of {services:.1f} ms)", "<= 10%", share <= 0.10)
 
 
 def revision() -> str:
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n{name.upper()} not run: PostgreSQL unreachable ({why})")
                 results[name] = [NOT_RUN[name]]
 
+    if "b1" in results and "b10" in results:
+        results["b10"].append(b10_share(results["b1"], results["b10"]))
     print(f"\n{'=' * 100}\nSUMMARY ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {info['cpu']}, {info['cores']} cores)")
     print_table([row for name in ORDER if name in results for row in results[name]])
     print("\nrun times: " + ", ".join(f"{n.upper()} {t:.0f} s" for n, t in timings.items())
