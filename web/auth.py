@@ -6,7 +6,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request, session
 
@@ -52,7 +52,7 @@ def login_required(fn: F) -> F:
         current_actor()
         return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -65,7 +65,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
                 raise NotAllowed(f"this needs one of the roles {', '.join(roles)}")
             return fn(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorate
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +36,7 @@ def wants_json() -> bool:
 
 def register(app: Flask) -> None:
     @app.errorhandler(domain.DomainError)
-    def _domain(exc: domain.DomainError):  # type: ignore[no-untyped-def]
+    def _domain(exc: domain.DomainError) -> ResponseReturnValue:
         # A subclass answers as the error it refines (WriteConflict, the database's refusal, is a Conflict: 409).
         status = next((STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS), 400)
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else {}
@@ -46,11 +47,11 @@ def register(app: Flask) -> None:
         return error_page(status, exc.message), status, headers
 
     @app.errorhandler(RulesError)
-    def _rules(exc: RulesError):  # type: ignore[no-untyped-def]
+    def _rules(exc: RulesError) -> ResponseReturnValue:
         return jsonify(error_body("rules_error", str(exc))), 422
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         if not wants_json():
             from web.ui.pages import error_page
 
@@ -59,7 +60,7 @@ def register(app: Flask) -> None:
         return jsonify(error_body(code, exc.description or exc.name or "error")), exc.code or 500
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, DataError):
             # A value the database refuses (too long for its column, out of range): the request's fault.
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]

@@ -63,7 +63,7 @@ def parse_topics(raw: Any) -> list[TopicRequest]:
     return topics
 
 
-def fetch_and_lock(db: Database, actor: Actor, worker_id: str, topics: list[TopicRequest],
+def fetch_and_lock(db: Database, actor: Actor, worker_id: Any, topics: list[TopicRequest],
                    max_tasks: int) -> list[dict[str, Any]]:
     policy.require(actor, "external_tasks")
     _worker(worker_id)

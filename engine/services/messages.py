@@ -163,7 +163,7 @@ def deliver_pending(db: Database, message_ids: list[int], depth: int = 0) -> Non
             deliver_pending(db, result.message_ids, depth + 1)
 
 
-def post(db: Database, actor: Actor, name: str, correlation: dict[str, Any] | None,
+def post(db: Database, actor: Actor, name: Any, correlation: dict[str, Any] | None,
          data: dict[str, Any] | None) -> Routing:
     policy.require(actor, "post_message")
     if not isinstance(name, str) or not name.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from engine.services import admin, record_views
 from web.api import api
@@ -24,13 +25,13 @@ PATHS.update({
 
 @api.post("/instances/<ref>/data")
 @act_required("administer")
-def edit_instance_data(ref: str):  # type: ignore[no-untyped-def]
+def edit_instance_data(ref: str) -> ResponseReturnValue:
     body = json_body()
     return jsonify(record_views.data_edited(db(), actor(), ref, body.get("data"), body.get("reason")))
 
 
 @api.post("/tasks/<task_id>/reassign")
 @act_required("administer")
-def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
+def reassign_task(task_id: str) -> ResponseReturnValue:
     body = json_body()
     return jsonify(admin.reassign_task(db(), actor(), task_id, body.get("username") or "", body.get("reason") or ""))

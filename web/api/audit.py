@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Response, jsonify, request, stream_with_context
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import audit_bundle, audit_views
@@ -24,7 +25,7 @@ PATHS.update({
 
 @api.get("/audit/verify")
 @act_required("trail")
-def verify():  # type: ignore[no-untyped-def]
+def verify() -> ResponseReturnValue:
     return jsonify(audit_views.verify(db()))
 
 
@@ -38,7 +39,7 @@ def _window() -> tuple[datetime | None, datetime | None]:
 
 @api.get("/audit/export")
 @act_required("export_trail")
-def export():  # type: ignore[no-untyped-def]
+def export() -> ResponseReturnValue:
     start, end = _window()
     kind = request.args.get("format", "jsonl")
     if kind not in ("jsonl", "csv"):
@@ -52,6 +53,6 @@ def export():  # type: ignore[no-untyped-def]
 
 @api.get("/audit/conformance")
 @act_required("trail")
-def conformance_report():  # type: ignore[no-untyped-def]
+def conformance_report() -> ResponseReturnValue:
     start, end = _window()
     return jsonify(audit_views.conformance_report(db(), request.args.get("process") or None, start, end))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import dashboard, maturity
 from web.api import api
 from web.api.helpers import arg_date
 from web.api.openapi import PATHS, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 PATHS.update({"/governance/maturity": {"get": _op(
     "Maturity level 1-5 of every deployed practice with the evidence of each level (from, to: dates, default the "
@@ -18,12 +20,12 @@ PATHS.update({"/governance/maturity": {"get": _op(
 
 @api.get("/governance/maturity")
 @login_required
-def maturity_levels():  # type: ignore[no-untyped-def]
+def maturity_levels() -> ResponseReturnValue:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
     period = dashboard.Period.of(arg_date("from"), arg_date("to"), default_days=90)
-    result = maturity.assessment(db(), current_actor(), period.start, period.end)  # type: ignore[arg-type]
+    result = maturity.assessment(db(), actor(), period.start, period.end)
     if fmt == "csv":
         return Response(maturity.csv_text(result), mimetype="text/csv")
     return jsonify(result)

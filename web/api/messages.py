@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from engine.services import dead_letters, messages
 from web.api import api
 from web.api.helpers import act_required, json_body
 from web.api.openapi import PATHS, _json, _op
 from web.api.owner_helpers import actor
-from web.auth import current_actor, db, login_required
+from web.auth import db, login_required
 
 REASON = _json({"reason": {"type": "string"}}, ["reason"])
 PATHS.update({
@@ -24,26 +25,26 @@ PATHS.update({
 
 @api.post("/messages")
 @login_required
-def post_message():  # type: ignore[no-untyped-def]
+def post_message() -> ResponseReturnValue:
     body = json_body()
-    result = messages.post(db(), current_actor(), body.get("name"), body.get("correlation"),  # type: ignore[arg-type]
+    result = messages.post(db(), actor(), body.get("name"), body.get("correlation"),
                            body.get("data"))
     return jsonify({"delivered_to": result.delivered_to, "started": result.started}), 202
 
 
 @api.get("/messages/dead-letters")
 @act_required("dead_letters")
-def list_dead_letters():  # type: ignore[no-untyped-def]
+def list_dead_letters() -> ResponseReturnValue:
     return jsonify({"dead_letters": dead_letters.listing(db(), actor())})
 
 
 @api.post("/messages/<int:message_id>/redeliver")
 @act_required("dead_letters")
-def redeliver_message(message_id: int):  # type: ignore[no-untyped-def]
+def redeliver_message(message_id: int) -> ResponseReturnValue:
     return jsonify(dead_letters.redeliver(db(), actor(), message_id, json_body().get("reason")))
 
 
 @api.post("/messages/<int:message_id>/discard")
 @act_required("dead_letters")
-def discard_message(message_id: int):  # type: ignore[no-untyped-def]
+def discard_message(message_id: int) -> ResponseReturnValue:
     return jsonify(dead_letters.discard(db(), actor(), message_id, json_body().get("reason")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.services import people
 from web.api import api
@@ -17,7 +18,7 @@ PATHS.update({"/people": {"get": _op(
 
 @api.get("/people")
 @login_required
-def list_people():  # type: ignore[no-untyped-def]
+def list_people() -> ResponseReturnValue:
     query = (request.args.get("q") or "")[:80]
     actor = current_actor()
     assert actor is not None  # login_required

@@ -3,31 +3,33 @@ from __future__ import annotations
 import json
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import bundle_deploy, callees, deploy, drafts, lint, policy, version_views
 from engine.services.decisions import DmnFile
 from engine.services.deploy import Bundle
 from web.api import api
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor as signed_actor
+from web.auth import db, login_required
 from web.security_headers import raw_document
 
 
 @api.get("/processes")
 @login_required
-def list_processes():  # type: ignore[no-untyped-def]
+def list_processes() -> ResponseReturnValue:
     return jsonify(version_views.processes(db()))
 
 
 @api.get("/processes/<key>/versions")
 @login_required
-def process_versions(key: str):  # type: ignore[no-untyped-def]
+def process_versions(key: str) -> ResponseReturnValue:
     return jsonify(version_views.process_versions(db(), key))
 
 
 @api.get("/processes/<key>/versions/<int:version>/bpmn")
 @login_required
-def process_bpmn(key: str, version: int):  # type: ignore[no-untyped-def]
+def process_bpmn(key: str, version: int) -> ResponseReturnValue:
     return raw_document(version_views.process_bpmn(db(), key, version), f"{key}-v{version}.bpmn")
 
 
@@ -51,21 +53,21 @@ def _dmn_files() -> list[DmnFile]:
 
 @api.post("/processes/<key>/versions")
 @login_required
-def deploy_process(key: str):  # type: ignore[no-untyped-def]
-    actor = current_actor()
+def deploy_process(key: str) -> ResponseReturnValue:
+    actor = signed_actor()
     upload = request.files.get("bpmn")
     if upload is None:
         raise BadRequest("send the diagram as the multipart field 'bpmn'")
     lanes = _lanes()
     bundle = Bundle(upload.read(), upload.filename or f"{key}.bpmn", _dmn_files(), lanes, *_origin_and_comment(),
                     default_role=request.form.get("default_role") or None)
-    result = deploy.deploy(db(), bundle, actor, key=key)  # type: ignore[arg-type]
+    result = deploy.deploy(db(), bundle, actor, key=key)
     if request.form.get("from_draft"):
-        drafts.deployed(db(), actor, result.key)  # type: ignore[arg-type]
+        drafts.deployed(db(), actor, result.key)
     defaulted = {w["element_id"] for w in result.warnings if w.get("kind") == "task_default_role"}
     defaulted |= {el for w in result.warnings for el in w.get("elements", [])}
     warnings = result.warnings + [  # the lint reads the diagram again: skip what the default role answered
-        w for w in lint.lint_bpmn(db(), actor, result.key, bundle.bpmn, bundle.lanes or None)  # type: ignore[arg-type]
+        w for w in lint.lint_bpmn(db(), actor, result.key, bundle.bpmn, bundle.lanes or None)
         if not (w.get("kind") == "no_role" and w.get("element_id") in defaulted)]
     return jsonify({"key": result.key, "version": result.version, "decisions": result.decisions,
                     "unchanged": result.unchanged, "warnings": warnings}), 201
@@ -73,9 +75,9 @@ def deploy_process(key: str):  # type: ignore[no-untyped-def]
 
 @api.post("/processes/bundle")
 @login_required
-def deploy_process_bundle():  # type: ignore[no-untyped-def]
+def deploy_process_bundle() -> ResponseReturnValue:
     """Several .bpmn files (multipart `bpmn`, repeated) with their tables, deployed together in call order."""
-    actor = current_actor()
+    actor = signed_actor()
     uploads = [f for f in request.files.getlist("bpmn") if f.filename]
     if not uploads:
         raise BadRequest("send the diagrams as the multipart field 'bpmn' (one per file)")
@@ -84,14 +86,14 @@ def deploy_process_bundle():  # type: ignore[no-untyped-def]
     dmn = _dmn_files()
     files = [Bundle(f.read(), f.filename or "process.bpmn", dmn if n == 0 else [], lanes, origin, comment,
                     default_role=request.form.get("default_role") or None) for n, f in enumerate(uploads)]
-    results = bundle_deploy.deploy_bundle(db(), files, actor)  # type: ignore[arg-type]
+    results = bundle_deploy.deploy_bundle(db(), files, actor)
     return jsonify({"deployed": [{"key": r.key, "version": r.version, "unchanged": r.unchanged,
                                   "decisions": r.decisions, "warnings": r.warnings} for r in results]}), 201
 
 
 @api.get("/processes/<key>/calls")
 @login_required
-def process_calls(key: str):  # type: ignore[no-untyped-def]
+def process_calls(key: str) -> ResponseReturnValue:
     """The call hierarchy around a process: what its latest version calls, and who calls it."""
     return jsonify(callees.call_hierarchy(db(), key))
 
@@ -119,20 +121,20 @@ def _origin_and_comment() -> tuple[str, str]:
 
 @api.get("/decisions/<key>/versions")
 @login_required
-def decision_versions(key: str):  # type: ignore[no-untyped-def]
+def decision_versions(key: str) -> ResponseReturnValue:
     return jsonify(version_views.decision_versions(db(), key))
 
 
 @api.get("/decisions/<key>/versions/<int:version>/dmn")
 @login_required
-def decision_dmn(key: str, version: int):  # type: ignore[no-untyped-def]
+def decision_dmn(key: str, version: int) -> ResponseReturnValue:
     return raw_document(version_views.decision_dmn(db(), key, version), f"{key}-v{version}.dmn")
 
 
 @api.post("/decisions/<key>/versions")
 @login_required
-def deploy_decision(key: str):  # type: ignore[no-untyped-def]
-    actor = current_actor()
+def deploy_decision(key: str) -> ResponseReturnValue:
+    actor = signed_actor()
     assert actor is not None
     policy.require(actor, "deploy")
     files = _dmn_files()

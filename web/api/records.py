@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import record_views, starting
@@ -19,7 +20,7 @@ PATHS.update({"/instances/{id}/sla": {"get": _op(
 
 @api.post("/instances")
 @login_required
-def start_instance():  # type: ignore[no-untyped-def]
+def start_instance() -> ResponseReturnValue:
     body = json_body()
     process = body.get("process")
     if not isinstance(process, str):
@@ -29,7 +30,7 @@ def start_instance():  # type: ignore[no-untyped-def]
 
 @api.get("/instances")
 @login_required
-def list_instances():  # type: ignore[no-untyped-def]
+def list_instances() -> ResponseReturnValue:
     cursor = request.args.get("cursor")
     return jsonify(record_views.page(
         db(), actor(), request.args.get("process"), request.args.get("status"), request.args.get("q"),
@@ -38,38 +39,38 @@ def list_instances():  # type: ignore[no-untyped-def]
 
 @api.get("/instances/<ref>")
 @login_required
-def get_instance(ref: str):  # type: ignore[no-untyped-def]
+def get_instance(ref: str) -> ResponseReturnValue:
     return jsonify(record_views.detail(db(), actor(), ref))
 
 
 @api.get("/instances/<ref>/path")
 @login_required
-def instance_path(ref: str):  # type: ignore[no-untyped-def]
+def instance_path(ref: str) -> ResponseReturnValue:
     return jsonify(record_views.path(db(), actor(), ref))
 
 
 @api.get("/instances/<ref>/audit")
 @login_required
-def instance_audit(ref: str):  # type: ignore[no-untyped-def]
+def instance_audit(ref: str) -> ResponseReturnValue:
     return jsonify({"events": record_views.trail(db(), actor(), ref)})
 
 
 @api.get("/instances/<ref>/sla")
 @login_required
-def instance_sla(ref: str):  # type: ignore[no-untyped-def]
+def instance_sla(ref: str) -> ResponseReturnValue:
     return jsonify(record_views.clocks(db(), actor(), ref))
 
 
 @api.post("/instances/<ref>/cancel")
 @login_required
-def cancel_instance(ref: str):  # type: ignore[no-untyped-def]
+def cancel_instance(ref: str) -> ResponseReturnValue:
     body = json_body()
     return jsonify(record_views.cancelled(db(), actor(), ref, str(body.get("reason") or "")))
 
 
 @api.post("/instances/<ref>/retry")
 @login_required
-def retry_instance(ref: str):  # type: ignore[no-untyped-def]
+def retry_instance(ref: str) -> ResponseReturnValue:
     body = json_body()
     return jsonify(record_views.retried(db(), actor(), ref, str(body.get("reason") or "")))
 
@@ -86,13 +87,13 @@ PATHS.update({
 
 @api.get("/start-options")
 @login_required
-def list_start_options():  # type: ignore[no-untyped-def]
+def list_start_options() -> ResponseReturnValue:
     return jsonify({"options": record_views.start_options(db(), actor())})
 
 
 @api.post("/records")
 @login_required
-def raise_record():  # type: ignore[no-untyped-def]
+def raise_record() -> ResponseReturnValue:
     body = json_body()
     ref, data = body.get("option"), body.get("data") or {}
     if not isinstance(ref, str) or not ref:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import sla_report
 from web.api import api
 from web.api.openapi import PATHS, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 PATHS.update({"/reports/sla": {"get": _op(
     "SLA compliance by month, service, priority and clock (from, to: months like 2026-03; service; priority; "
@@ -17,12 +19,12 @@ PATHS.update({"/reports/sla": {"get": _op(
 
 @api.get("/reports/sla")
 @login_required
-def sla_compliance():  # type: ignore[no-untyped-def]
+def sla_compliance() -> ResponseReturnValue:
     args = {k: (request.args.get(k) or "").strip()[:100] or None for k in ("from", "to", "service", "priority")}
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", fields={"format": "must be json or csv"})
-    report = sla_report.report(db(), current_actor(), args["from"], args["to"],  # type: ignore[arg-type]
+    report = sla_report.report(db(), actor(), args["from"], args["to"],
                                args["service"], args["priority"])
     if fmt == "csv":
         return Response(sla_report.to_csv(report), mimetype="text/csv")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import Conflict
 from engine.services import assign, idempotency, task_views, tasks
@@ -13,7 +14,7 @@ from web.auth import current_actor, db, login_required
 
 @api.get("/tasks")
 @login_required
-def list_tasks():  # type: ignore[no-untyped-def]
+def list_tasks() -> ResponseReturnValue:
     """A page of the inbox: scope, filters, sort, limit, cursor; `total` counts every match exactly."""
     return jsonify(task_views.inbox_page(db(), actor(), request.args.get("scope", "available"),
                                          filters_from(request.args), request.args.get("sort"),
@@ -22,27 +23,27 @@ def list_tasks():  # type: ignore[no-untyped-def]
 
 @api.get("/tasks/<task_id>")
 @login_required
-def get_task(task_id: str):  # type: ignore[no-untyped-def]
+def get_task(task_id: str) -> ResponseReturnValue:
     return jsonify(task_views.detail(db(), actor(), task_id))
 
 
 @api.post("/tasks/<task_id>/claim")
 @login_required
-def claim(task_id: str):  # type: ignore[no-untyped-def]
+def claim(task_id: str) -> ResponseReturnValue:
     body = request.get_json(silent=True) if request.content_length else None
     reason = body.get("reason") if isinstance(body, dict) else None
-    return jsonify(tasks.claim(db(), current_actor(), task_id, reason))  # type: ignore[arg-type]
+    return jsonify(tasks.claim(db(), actor(), task_id, reason))
 
 
 @api.post("/tasks/<task_id>/unclaim")
 @login_required
-def unclaim(task_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(tasks.unclaim(db(), current_actor(), task_id))  # type: ignore[arg-type]
+def unclaim(task_id: str) -> ResponseReturnValue:
+    return jsonify(tasks.unclaim(db(), actor(), task_id))
 
 
 @api.post("/tasks/<task_id>/complete")
 @login_required
-def complete(task_id: str):  # type: ignore[no-untyped-def]
+def complete(task_id: str) -> ResponseReturnValue:
     body = json_body()
     data = body.get("data", {})
     actor = current_actor()
@@ -70,29 +71,29 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
 
 @api.post("/tasks/claim")
 @login_required
-def claim_many():  # type: ignore[no-untyped-def]
+def claim_many() -> ResponseReturnValue:
     """Claim several tasks: {"ids": [...]}; each one's outcome, in order."""
-    return jsonify({"results": assign.claim_many(db(), current_actor(), json_body().get("ids"))})  # type: ignore[arg-type]
+    return jsonify({"results": assign.claim_many(db(), actor(), json_body().get("ids"))})
 
 
 @api.post("/tasks/assign")
 @login_required
-def assign_many():  # type: ignore[no-untyped-def]
+def assign_many() -> ResponseReturnValue:
     """Assign several tasks to one person: {"ids": [...], "assignee": "bob"} (admins and the service desk)."""
     body = json_body()
-    return jsonify({"results": assign.assign_many(db(), current_actor(), body.get("ids"),  # type: ignore[arg-type]
+    return jsonify({"results": assign.assign_many(db(), actor(), body.get("ids"),
                                                   body.get("assignee"))})
 
 
 @api.post("/tasks/<task_id>/assign")
 @login_required
-def assign_one(task_id: str):  # type: ignore[no-untyped-def]
+def assign_one(task_id: str) -> ResponseReturnValue:
     """Assign or reassign a task to a named person: {"assignee": "bob"} (audited as task.assigned)."""
-    return jsonify(assign.assign(db(), current_actor(), task_id, json_body().get("assignee")))  # type: ignore[arg-type]
+    return jsonify(assign.assign(db(), actor(), task_id, json_body().get("assignee")))
 
 
 @api.get("/tasks/<task_id>/assignees")
 @login_required
-def assignees(task_id: str):  # type: ignore[no-untyped-def]
+def assignees(task_id: str) -> ResponseReturnValue:
     """Who this task can be given to."""
-    return jsonify({"assignees": assign.candidates(db(), current_actor(), task_id)})  # type: ignore[arg-type]
+    return jsonify({"assignees": assign.candidates(db(), actor(), task_id)})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import policy, signin, users
@@ -10,7 +11,7 @@ from web.auth import current_actor, db, login_required
 
 
 @api.get("/health")
-def health():  # type: ignore[no-untyped-def]
+def health() -> ResponseReturnValue:
     from sqlalchemy import text
 
     from engine.services import timers
@@ -29,7 +30,7 @@ def health():  # type: ignore[no-untyped-def]
 
 
 @api.post("/tokens")
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -41,7 +42,7 @@ def create_token():  # type: ignore[no-untyped-def]
 
 @api.delete("/tokens/current")
 @login_required
-def revoke_current_token():  # type: ignore[no-untyped-def]
+def revoke_current_token() -> ResponseReturnValue:
     """Revokes the bearer token this request carries (sign out of an integration)."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -54,7 +55,7 @@ def revoke_current_token():  # type: ignore[no-untyped-def]
 
 @api.post("/tokens/revoke")
 @login_required
-def revoke_user_tokens():  # type: ignore[no-untyped-def]
+def revoke_user_tokens() -> ResponseReturnValue:
     """Revokes every token of a user: one's own, or anyone's for an administrator."""
     actor = current_actor()
     assert actor is not None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine import clock
 from engine.errors import BadRequest
@@ -34,7 +35,7 @@ def _period() -> tuple[measures.Period, str | None]:
 
 @ui.get("/dashboard")
 @page("dashboard")
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     period, problem = _period()
     board = page_views.measures(db(), signed_in(), period)
     first, last_day = period.start.date(), (period.end - timedelta(days=1)).date()
@@ -65,7 +66,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @ui.get("/dashboard/records")
 @page("dashboard")
-def dashboard_records():  # type: ignore[no-untyped-def]
+def dashboard_records() -> ResponseReturnValue:
     """The records behind one figure of the dashboard."""
     period, problem = _period()
     if problem:

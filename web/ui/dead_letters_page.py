@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest, Conflict, NotFound
 from engine.services import dead_letters
@@ -13,13 +14,13 @@ from web.ui.common import page, signed_in, ui
 
 @ui.get("/admin/dead-letters")
 @page("dead_letters")
-def dead_letters_page():  # type: ignore[no-untyped-def]
+def dead_letters_page() -> ResponseReturnValue:
     return render_template("dead_letters.html", rows=dead_letters.listing(db(), signed_in()))
 
 
 @ui.post("/admin/dead-letters/<int:message_id>")
 @page("dead_letters")
-def decide_dead_letter(message_id: int):  # type: ignore[no-untyped-def]
+def decide_dead_letter(message_id: int) -> ResponseReturnValue:
     act = {"redeliver": dead_letters.redeliver, "discard": dead_letters.discard}.get(request.form.get("action", ""))
     if act is None:
         flash(f"Message {message_id}: choose redeliver or discard.", "error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, render_template
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import dashboard, maturity
@@ -21,7 +22,7 @@ def _period() -> tuple[dashboard.Period, str | None]:
 
 @ui.get("/governance")
 @page("governance")
-def governance():  # type: ignore[no-untyped-def]
+def governance() -> ResponseReturnValue:
     period, problem = _period()
     result = maturity.assessment(db(), signed_in(), period.start, period.end)
     return render_template("governance.html", result=result, problem=problem, start=period.start.date(),
@@ -30,7 +31,7 @@ def governance():  # type: ignore[no-untyped-def]
 
 @ui.get("/governance/maturity.<fmt>")
 @page("governance")
-def governance_export(fmt: str):  # type: ignore[no-untyped-def]
+def governance_export(fmt: str) -> ResponseReturnValue:
     if fmt not in ("csv", "json"):
         raise BadRequest("the export is maturity.csv or maturity.json", fields={"format": "csv or json"})
     period, problem = _period()

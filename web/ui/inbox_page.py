@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest, DomainError
 from engine.services import assign, inbox_view, page_views, policy
@@ -16,7 +17,7 @@ from web.ui.common import page, safe_next, signed_in, ui
 
 @ui.get("/inbox")
 @page()
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     actor = signed_in()
     tab = request.args.get("tab", policy.DEFAULT_TAB)
     page_no = request.args.get("page", "1")
@@ -45,7 +46,7 @@ def _sort_link(box: inbox_view.InboxView, args: dict[str, Any]) -> Any:
 
 @ui.post("/inbox/bulk")
 @page()
-def inbox_bulk():  # type: ignore[no-untyped-def]
+def inbox_bulk() -> ResponseReturnValue:
     actor = signed_in()
     ids = request.form.getlist("ids")
     back = safe_next(request.form.get("next"), url_for("ui.inbox"))
@@ -72,7 +73,7 @@ def inbox_bulk():  # type: ignore[no-untyped-def]
 
 @ui.post("/tasks/<task_id>/assign")
 @page("assign")
-def assign_task(task_id: str):  # type: ignore[no-untyped-def]
+def assign_task(task_id: str) -> ResponseReturnValue:
     try:
         task = assign.assign(db(), signed_in(), task_id, request.form.get("assignee", ""))
     except (BadRequest, DomainError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest, NotFound
 from engine.services import desk_config, mail_in, page_views
@@ -12,7 +13,7 @@ from web.ui.common import page, signed_in, ui
 
 @ui.get("/mail-in")
 @page("mail_in")
-def held_mail():  # type: ignore[no-untyped-def]
+def held_mail() -> ResponseReturnValue:
     rows = page_views.held_mail(db(), signed_in())
     return render_template("mail_in.html", rows=rows, desk=desk_config.service_desk_address(),
                            process=desk_config.mail_in_process())
@@ -20,7 +21,7 @@ def held_mail():  # type: ignore[no-untyped-def]
 
 @ui.post("/mail-in/<int:mail_id>")
 @page("mail_in")
-def decide_mail(mail_id: int):  # type: ignore[no-untyped-def]
+def decide_mail(mail_id: int) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     try:
         done = mail_in.decide(db(), signed_in(), mail_id, decision, request.form.get("business_key") or None)

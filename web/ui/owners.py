@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.diagram.metadata import ROLES
 from engine.errors import BadRequest, DeploymentRefused
@@ -18,7 +19,7 @@ from web.ui.common import arg_int, page, signed_in, ui
 
 @ui.get("/processes")
 @page("catalogue")
-def processes():  # type: ignore[no-untyped-def]
+def processes() -> ResponseReturnValue:
     cat = version_views.catalogue(db(), signed_in())
     pending = proposals.list_proposals(db(), signed_in(), "pending")
     saved: dict[str, list[dict[str, object]]] = {}
@@ -30,7 +31,7 @@ def processes():  # type: ignore[no-untyped-def]
 
 @ui.get("/processes/<key>/diff")
 @page("compare_versions")
-def process_diff(key: str):  # type: ignore[no-untyped-def]
+def process_diff(key: str) -> ResponseReturnValue:
     versions, base, target, diff = version_views.process_diff(db(), signed_in(), key, arg_int("base"),
                                                               arg_int("target"))
     return render_template("diff.html", diff=diff, key=key, versions=versions, base=base, target=target)
@@ -38,7 +39,7 @@ def process_diff(key: str):  # type: ignore[no-untyped-def]
 
 @ui.get("/processes/<key>/modeller")
 @page("deploy")
-def modeller(key: str):  # type: ignore[no-untyped-def]
+def modeller(key: str) -> ResponseReturnValue:
     versions, lanes = version_views.modeller_context(db(), key)
     latest = versions[-1]["version"]
     version = arg_int("version") or latest
@@ -57,7 +58,7 @@ def modeller(key: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/processes/<key>/preview")
 @page("deploy")
-def preview_diff(key: str):  # type: ignore[no-untyped-def]
+def preview_diff(key: str) -> ResponseReturnValue:
     """The edited diagram (multipart `bpmn`) against the latest deployed version: JSON plus its HTML."""
     upload = request.files.get("bpmn")
     if upload is None:
@@ -90,7 +91,7 @@ def _bundle() -> Bundle:
 
 @ui.route("/processes/upload", methods=["GET", "POST"])
 @page("deploy")
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     problems: list[dict[str, object]] = []
     errors: dict[str, str] = {}
     message = None
@@ -119,7 +120,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @ui.get("/decisions/<key>/editor")
 @page("deploy")
-def dmn_editor(key: str):  # type: ignore[no-untyped-def]
+def dmn_editor(key: str) -> ResponseReturnValue:
     versions = version_views.decision_versions(db(), key)
     latest = versions[-1]["version"]
     version = arg_int("version") or latest
@@ -130,5 +131,5 @@ def dmn_editor(key: str):  # type: ignore[no-untyped-def]
 
 @ui.get("/decisions/<key>/versions/<int:version>/tests.json")
 @page("catalogue")
-def decision_tests(key: str, version: int):  # type: ignore[no-untyped-def]
+def decision_tests(key: str, version: int) -> ResponseReturnValue:
     return Response(table_examples.stored(db(), signed_in(), key, version), mimetype="application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import TooManyAttempts, Unauthenticated
 from engine.services import signin
@@ -30,7 +31,7 @@ def landing(actor: Actor) -> str:
 
 
 @ui.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     actor = actor_or_none()
     if actor is None:
         return redirect(url_for("ui.login"))
@@ -38,7 +39,7 @@ def home():  # type: ignore[no-untyped-def]
 
 
 @ui.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     error = None
     next_url = request.values.get("next", "")
     if request.method == "GET" and actor_or_none() is not None:
@@ -60,7 +61,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @ui.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if session.get("sid"):
         signin.end_session(db(), session["sid"])  # the cookie, if replayed, no longer signs anyone in
     session.clear()

@@ -4,6 +4,7 @@ status, what happens next, its public timeline and conversation, and withdrawing
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import conversation, page_views, self_service
@@ -14,7 +15,7 @@ from web.ui.common import page, signed_in, ui
 
 @ui.get("/my")
 @page()
-def my_records():  # type: ignore[no-untyped-def]
+def my_records() -> ResponseReturnValue:
     rows = page_views.my_records(db(), signed_in())
     waiting = [r for r in rows if r["next"]["yours"]]
     return render_template("my_records.html", rows=rows, waiting=waiting)
@@ -22,7 +23,7 @@ def my_records():  # type: ignore[no-untyped-def]
 
 @ui.get("/my/<ref>")
 @page()
-def my_record(ref: str):  # type: ignore[no-untyped-def]
+def my_record(ref: str) -> ResponseReturnValue:
     actor = signed_in()
     rec = page_views.my_record(db(), actor, ref)
     limits = attachment_limits()
@@ -33,7 +34,7 @@ def my_record(ref: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/my/<ref>/withdraw")
 @page()
-def withdraw(ref: str):  # type: ignore[no-untyped-def]
+def withdraw(ref: str) -> ResponseReturnValue:
     try:
         done = self_service.withdraw(db(), signed_in(), ref, request.form.get("reason", ""))
     except BadRequest as exc:

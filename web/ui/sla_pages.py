@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import sla_report as compliance
@@ -16,7 +17,7 @@ def _args() -> dict[str, str | None]:
 
 @ui.get("/reports/sla")
 @page("dashboard")
-def sla_report():  # type: ignore[no-untyped-def]
+def sla_report() -> ResponseReturnValue:
     args, problem = _args(), None
     try:
         report = compliance.report(db(), signed_in(), args["from"], args["to"], args["service"], args["priority"])
@@ -28,7 +29,7 @@ def sla_report():  # type: ignore[no-untyped-def]
 
 @ui.get("/reports/sla.csv")
 @page("dashboard")
-def sla_report_csv():  # type: ignore[no-untyped-def]
+def sla_report_csv() -> ResponseReturnValue:
     args = _args()
     report = compliance.report(db(), signed_in(), args["from"], args["to"], args["service"], args["priority"])
     name = f"sla-compliance-{report['from']}-{report['to']}.csv"
