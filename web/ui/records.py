@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
-from engine.services import instances, record_page, reports
+from engine.services import record_page, record_views, reports
 from web.auth import db
 from web.ui.common import arg_date, arg_int, page, signed_in, ui
 
@@ -48,9 +48,9 @@ def _clocks(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @page("cancel")
 def cancel_record(ref: str) -> ResponseReturnValue:
     try:
-        inst = instances.cancel(db(), signed_in(), ref, request.form.get("reason", ""))
+        cancelled = record_views.cancelled(db(), signed_in(), ref, request.form.get("reason", ""))
     except BadRequest as exc:
         flash(exc.message, "error")
         return redirect(url_for("ui.record", ref=ref))
-    flash(f"{inst.business_key} cancelled.", "ok")
-    return redirect(url_for("ui.record", ref=inst.business_key))
+    flash(f"{cancelled['business_key']} cancelled.", "ok")
+    return redirect(url_for("ui.record", ref=cancelled["business_key"]))
