@@ -285,8 +285,10 @@ def task_actions(uow: UnitOfWork, actor: Actor, task: HumanTask) -> dict[str, bo
             check_separation_of_duties(uow, actor, task)
         except NotAllowed:
             approval_ok = False
+    claimable = may_claim(actor, task, free_for_me)
     return {"may_work": (mine or free_for_me) and approval_ok,
-            "may_claim": may_claim(actor, task, free_for_me),
+            "may_claim": claimable,
+            "claim_needs_reason": claimable and is_admin_override(uow, actor, task),
             "may_unclaim": may_unclaim(actor, task)}
 
 

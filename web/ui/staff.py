@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from engine.services import page_views, people, staff_views, starting, tasks
 from web.auth import db
 from web.ui import forms, pickers
@@ -22,6 +22,9 @@ def _back(task_id: str) -> str:
 def claim(task_id: str) -> ResponseReturnValue:
     try:
         task = tasks.claim(db(), signed_in(), task_id, request.form.get("reason"))
+    except BadRequest as exc:  # an administrator's claim of an approval not offered to them, without a reason
+        flash(exc.message, "error")
+        return redirect(url_for("ui.task", task_id=task_id))
     except (Conflict, NotFound) as exc:
         flash(exc.message, "error")
         return redirect(url_for("ui.inbox"))
