@@ -78,11 +78,12 @@ def pickers(uow: UnitOfWork, meta: ProcessMeta | None) -> dict[str, list[dict[st
 
 
 def all_pickers(uow: UnitOfWork, meta: ProcessMeta | None) -> Pickers:
-    """Every picker of the process's forms, and which of them take several values (the CI field)."""
-    from engine.services import cmdb_facts
+    """Every picker of the process's forms (the service, the standard-change model, the CIs), and which of them
+    take several values (the CI field)."""
+    from engine.services import cmdb_facts, standard_models
 
     several = cmdb_facts.pickers(uow, meta)
-    return {**pickers(uow, meta), **several}, frozenset(several)
+    return {**pickers(uow, meta), **standard_models.pickers(uow, meta), **several}, frozenset(several)
 
 
 def pickers_for_instance(uow: UnitOfWork, instance_id: int) -> Pickers:

@@ -8,10 +8,13 @@ listed is what the version in force says, and the class of a change is still dec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from engine.db.database import UnitOfWork
+from engine.db.models import DecisionVersion
 from engine.diagram.declarations import Declarations
+from engine.diagram.metadata import ProcessMeta
 from engine.rules import Decision, Rule
 from engine.rules.feel import compile_unary_tests
 from engine.rules.lexer import FeelError
@@ -73,19 +76,23 @@ def _start(uow: UnitOfWork, actor: Actor | None, process: str, decl: Declaration
     return None
 
 
-def for_service(uow: UnitOfWork, service_id: str, actor: Actor | None = None) -> list[dict[str, Any]]:
-    """Every declared table's models that apply to the service, each with the table version it comes from and
-    the start option that raises one (None when the actor may not start it)."""
-    result = []
+def _tables(uow: UnitOfWork) -> Iterator[tuple[str, Declarations, DecisionVersion, Decision]]:
+    """(process key, its declarations, the table version in force, the table) of every process that declares a
+    standard-change table that is deployed."""
     for key, (_, decl) in declared.latest(uow).items():
         if not decl.standard_changes:
             continue
         row = decisions.latest_version(uow, decl.standard_changes)
-        if row is None:
-            continue
-        table = decisions.model_of(uow, row).decisions.get(decl.standard_changes)
-        if table is None:
-            continue
+        table = decisions.model_of(uow, row).decisions.get(decl.standard_changes) if row is not None else None
+        if row is not None and table is not None:
+            yield key, decl, row, table
+
+
+def for_service(uow: UnitOfWork, service_id: str, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every declared table's models that apply to the service, each with the table version it comes from and
+    the start option that raises one (None when the actor may not start it)."""
+    result = []
+    for key, decl, row, table in _tables(uow):
         source = {"process": key, "table": row.key, "version": row.version, "name": row.name,
                   "deployed_at": row.deployed_at.isoformat(), "deployed_by": row.deployed_by}
         start = _start(uow, actor, key, decl) if actor is not None else None
@@ -94,3 +101,18 @@ def for_service(uow: UnitOfWork, service_id: str, actor: Actor | None = None) ->
             result.append({**model, "source": source, "start": {"option": start, "values": values}
                            if start else None})
     return result
+
+
+def pickers(uow: UnitOfWork, meta: ProcessMeta | None) -> dict[str, list[dict[str, str]]]:
+    """The model field of a process that declares a standard-change table, as a picker of its models (any
+    service: the table, run by the process, says whether the record's service fits)."""
+    if meta is None:
+        return {}
+    for key, decl, _, table in _tables(uow):
+        if key != meta.id:
+            continue
+        at = _position(table, decl.standard_model_field)
+        names = [n for n in (_model_name(r, at) for r in table.rules) if n] if at is not None else []
+        if names:
+            return {decl.standard_model_field: [{"id": n, "name": n} for n in dict.fromkeys(names)]}
+    return {}

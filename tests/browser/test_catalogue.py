@@ -170,6 +170,7 @@ def test_a_service_page_lists_its_standard_changes_and_raises_one(page: Any, liv
     row.locator("text=Raise a standard change").click()
     page.wait_for_selector("#start-form")
     assert page.input_value("#f-standard_model") == "password_reset"  # pre-filled by the model, nothing more
+    assert page.locator("#f-standard_model option[value=add_to_group]").count() == 1  # a picker of the table's
     assert page.input_value("#f-service") == "email"
     page.fill("#f-title", "Unlock Pat's mailbox")
     page.fill("#f-description", "Locked after too many attempts")
