@@ -126,10 +126,11 @@ def validate_submission(
                 errors[fld.id] = "is required"
             continue
         if raw is None and fld.type == "boolean":
-            if fld.required or (fld.id not in record and fld.default in (None, "")):
+            earlier = record.get(fld.id)  # None is no answer: a record may hold it from a message or a script
+            if fld.required or (earlier is None and fld.default in (None, "")):
                 errors[fld.id] = "is required: answer true or false"
                 continue
-            if fld.id in record:
+            if earlier is not None:
                 continue  # keeps the earlier answer
             raw = fld.default
         try:

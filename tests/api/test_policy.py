@@ -20,7 +20,7 @@ from web.config import Settings
 
 CHANGE = {"title": "Upgrade the VPN concentrator", "service": "vpn", "description": "firmware 9.2"}
 IVANS = {"process": "change", "data": {**CHANGE, "requester": "ivan"}}  # raised for ivan by a change manager
-ASSESS = {"estimated_hours": 2, "users_affected": 10, "critical_service": False}
+ASSESS = {"estimated_hours": 2, "users_affected": 10, "donor_facing": False}
 INCIDENT = {"summary": "Mail is down", "service": "mail", "impact": "high", "urgency": "high"}
 
 

@@ -135,7 +135,7 @@ def test_copies_of_the_shipped_processes_under_other_keys_work_as_the_originals(
              201)["business_key"]
     assert re.fullmatch(r"RFC-\d{6}", rfc)
     work(api, "erin", rfc, "x_assess", {"assessment": "valid", "estimated_hours": 3, "users_affected": 49,
-                                        "critical_service": False})
+                                        "donor_facing": False})
     work(api, "erin", rfc, "x_schedule", {"change_window_start": "2026-12-05", "change_window_end": "2026-12-06"})
     work(api, "erin", rfc, "x_prepare", {"backout_plan": "reflash", "risk_likelihood": 2, "risk_impact": 3})
     approval = task_of(api, rfc, "x_approve_it_manager")

@@ -24,7 +24,8 @@ def raise_change(db: Database, title: str, cis: str, start: str, end: str) -> st
     inst = instances.start(db, CORA, "change", {"title": title, "description": "planned", "service": "file-shares",
                                                 "affected_cis": cis, "requester": "ivan"})
     key = inst.business_key
-    do(db, ERIN, key, "assess", {"assessment": "valid", "estimated_hours": 4, "users_affected": 60})
+    do(db, ERIN, key, "assess", {"assessment": "valid", "estimated_hours": 4, "users_affected": 60,
+                                 "donor_facing": False})
     do(db, ERIN, key, "schedule", {"change_window_start": start, "change_window_end": end})
     do(db, ERIN, key, "prepare", {"backout_plan": "restore", "risk_likelihood": 1, "risk_impact": 2})
     return key

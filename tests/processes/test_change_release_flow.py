@@ -40,7 +40,7 @@ FIX_REQUESTER = """<?xml version="1.0" encoding="UTF-8"?>
 def approved_change(db: Database, key: str) -> None:
     """The change's own steps up to the hand-over: assessed, planned, approved by the IT manager."""
     do(db, ERIN, key, "assess", {"assessment": "valid", "estimated_hours": 2, "users_affected": 20,
-                                 "critical_service": False})
+                                 "donor_facing": False})
     do(db, ERIN, key, "schedule", {"change_window_start": "2026-12-05", "change_window_end": "2026-12-06"})
     do(db, ERIN, key, "prepare", {"backout_plan": "restore the previous package", "risk_likelihood": 2,
                                   "risk_impact": 2})

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.db.database import Database, unit_of_work
-from engine.errors import NotAllowed
+from engine.errors import NotAllowed, ValidationFailed
 from engine.services import instances, messages, tasks
 from engine.services.actors import Actor
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, ERIN, HEIDI, IVAN
@@ -126,7 +126,10 @@ def test_material_incident_closes_after_a_real_change_raised_as_a_fix(db: Databa
     to_root_cause(db, key)
     do(db, PAT, key, "analyse_root_cause", {"root_cause": "a bad patch on the mail relay"})
     # the problem team cannot make it an emergency: the class comes from the facts (no open incident linked)
-    do(db, PAT, key, "raise_fix", {**FIX, "change_class": "emergency", "title": "Roll back the patch"})
+    with pytest.raises(ValidationFailed) as refused:
+        do(db, PAT, key, "raise_fix", {**FIX, "change_class": "emergency", "title": "Roll back the patch"})
+    assert set(refused.value.details["fields"]) == {"change_class"}
+    do(db, PAT, key, "raise_fix", {**FIX, "title": "Roll back the patch"}, claim=False)
     assert started_from(db, key)[0]["data"]["change_class"] == "normal"
     (rfc,) = started_from(db, key)
     rfc_key = rfc["business_key"]

@@ -76,7 +76,7 @@ def test_a_window_that_ends_before_it_starts_is_refused_on_the_field(shipped: Ap
     rfc = ok(api.post("/instances", "carol", json={"process": "change", "data": {**RFC, "requester": "ivan"}}),
              201)["business_key"]
     do(api, "erin", rfc, "assess", {"assessment": "valid", "estimated_hours": 2, "users_affected": 10,
-                                    "critical_service": False})
+                                    "donor_facing": False})
     error = refused(complete(api, "erin", rfc, "schedule", backwards))
     assert "change_window_end" in error["details"]["fields"]
     do(api, "erin", rfc, "schedule", {"change_window_start": "2026-12-05", "change_window_end": "2026-12-05"})
@@ -124,7 +124,7 @@ def test_an_approval_left_unanswered_is_refused_not_read_as_no(shipped: Api) -> 
     rfc = ok(api.post("/instances", "cora", json={"process": "change", "data": {**RFC, "requester": "ivan"}}),
              201)["business_key"]
     do(api, "erin", rfc, "assess", {"assessment": "valid", "estimated_hours": 2, "users_affected": 10,
-                                    "critical_service": False})
+                                    "donor_facing": False})
     do(api, "erin", rfc, "schedule", {"change_window_start": "2026-12-05", "change_window_end": "2026-12-06"})
     do(api, "erin", rfc, "prepare", {"backout_plan": "reflash", "risk_likelihood": 1, "risk_impact": 2})
     error = refused(complete(api, "carol", rfc, "approve_it_manager", {"approval_note": "fine"}))
