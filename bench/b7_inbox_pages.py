@@ -4,11 +4,15 @@ Run from the repo root: ``.venv/bin/python bench/b7_inbox_pages.py [--instances 
 Needs PostgreSQL (ITSMFLOW_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test); works in a fresh
 schema that it drops afterwards. 50,000 instances with 1 to 3 tasks each make about 100,000 open tasks.
 
-Measured, after a warm-up, one at a time: ``engine.services.inbox.page`` (the rows of one page; then again with the
-exact count of every match, in one unit of work) for the first page, a deep page reached by walking the cursor, sorts by
-priority and by record (reversed), and filters (priority, SLA state overdue, a role, a due range); and the same
-through ``GET /api/v1/tasks`` with a bearer token (Flask test client: routing, token, JSON). p50 and p95.
-Target: page p95 <= 20 ms at the service for every case; the exact total is reported beside it.
+Measured, after a warm-up, one at a time: ``engine.services.inbox.page`` with the exact total of every match (what
+the inbox shows; then the rows alone, for comparison) for the first page, a deep page reached by walking the cursor,
+sorts by priority and by record (reversed), and filters (priority, SLA state overdue, a role, a due range); the same
+through ``GET /api/v1/tasks`` with a bearer token (Flask test client: routing, token, JSON); and, on the database
+alone, each SQL statement the service sends (the page's SELECT, the total's statements) run again on one connection.
+p50 and p95. Target: page with its exact total p95 <= 20 ms at the service for every case.
+
+After seeding, the inbox tally (filled by its triggers as the rows went in) is folded as the worker does every
+sweep, and VACUUM ANALYZE runs as autovacuum would.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy import event, text
 
 from engine import clock
 from engine.db.database import Database, unit_of_work
-from engine.services import inbox, users
+from engine.services import inbox, inbox_tally, users
 from engine.services.actors import Actor
 
 TARGET_P95_MS = 20.0
@@ -77,10 +81,11 @@ def _day(value: str | None) -> Any:
 
 
 def captured(db: Database, call: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """The SELECTs a call sends, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def listener(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if "FROM human_task" in statement:
+        if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, params))
 
     event.listen(db.engine, "before_cursor_execute", listener)
@@ -89,6 +94,17 @@ def captured(db: Database, call: Callable[[], Any]) -> list[tuple[str, Any]]:
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     return seen
+
+
+def sql_times(db: Database, statements: list[tuple[str, Any]], runs: int,
+              warmup: int) -> tuple[list[float], list[float]]:
+    """DB-only, on one connection: the page's SELECT (the one with a LIMIT), and every other statement (the total's)."""
+    page_sql = [x for x in statements if "LIMIT" in x[0]]
+    total_sql = [x for x in statements if "LIMIT" not in x[0]]
+    with db.engine.connect() as conn:
+        def run(batch: list[tuple[str, Any]]) -> Callable[[], Any]:
+            return lambda: [conn.exec_driver_sql(st, p).all() for st, p in batch]
+        return timed(run(page_sql), runs, warmup), timed(run(total_sql), runs, warmup)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ok, why = pg_reachable()
     if not ok:
         print(f"B7 not run: PostgreSQL unreachable ({why})")
-        emit([Row("b7_available_first", "B7 inbox page 'available', first page: service p95 (ms)",
+        emit([Row("b7_available_first", "B7 inbox page available first: page with its exact total p95 (ms)",
                   "not run: PostgreSQL unreachable", f"<= {TARGET_P95_MS:.0f}", None)])
         return 0
 
@@ -117,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         # Bulk inserts leave the visibility map unset, so no index-only scan is possible until autovacuum
         # visits the tables (as it does in service); VACUUM sets it now rather than leaving it to chance.
+        print(f"inbox tally folded to {inbox_tally.compact(db):,} rows (the worker does it every sweep)")
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE human_task, task_candidate, process_instance"))
+            # The seeding's 100,000 trigger rows, folded, leave some 900 empty pages that a tally filled task by
+            # task (folded every 30 s) never has.
+            conn.execute(text("VACUUM FULL inbox_tally"))
+            conn.execute(text("VACUUM ANALYZE human_task, task_candidate, process_instance, inbox_tally"))
             open_tasks = conn.execute(text("SELECT count(*) FROM human_task")).scalar_one()
         print(f"open tasks: {open_tasks:,}")
         for actor in (DESK, MANAGER):
@@ -138,22 +158,26 @@ def main(argv: list[str] | None = None) -> int:
                 assert resp.status_code == 200, (resp.status_code, resp.json)
                 return resp
 
-            s = timed(svc, args.queries, args.warmup)
             t = timed(with_total, args.queries, args.warmup)
+            s = timed(svc, args.queries, args.warmup)
             w = timed(web, args.queries, args.warmup)
+            sql_page, sql_total = sql_times(db, captured(db, with_total), args.queries, args.warmup)
             got = with_total()
-            print(f"  {key:28} page p50 {percentile(s, 50):6.2f}  p95 {percentile(s, 95):6.2f} | with the exact "
-                  f"total p95 {percentile(t, 95):7.2f} | HTTP p95 {percentile(w, 95):7.2f}   "
+            print(f"  {key:26} with the exact total p50 {percentile(t, 50):6.2f} p95 {percentile(t, 95):6.2f} | "
+                  f"rows alone p95 {percentile(s, 95):6.2f} | HTTP p95 {percentile(w, 95):6.2f} | DB only: page SQL "
+                  f"p95 {percentile(sql_page, 95):5.2f}, total SQL p95 {percentile(sql_total, 95):5.2f}   "
                   f"({len(got.rows)} rows of {got.total:,})")
             name = f"{tab} {key.split('_', 1)[1]}"
-            rows.append(Row(f"b7_{key}", f"B7 inbox page {name}: page p95 (ms)", f"{percentile(s, 95):.1f}",
-                            f"<= {TARGET_P95_MS:.0f}", percentile(s, 95) <= TARGET_P95_MS))
-            rows.append(Row(f"b7_{key}_total", f"B7 inbox page {name}: page + exact total p95 (ms)",
-                            f"{percentile(t, 95):.1f}", "-", None))
+            rows.append(Row(f"b7_{key}", f"B7 inbox page {name}: page with its exact total p95 (ms)",
+                            f"{percentile(t, 95):.1f}", f"<= {TARGET_P95_MS:.0f}", percentile(t, 95) <= TARGET_P95_MS))
+            rows.append(Row(f"b7_{key}_rows", f"B7 inbox page {name}: rows alone p95 (ms)",
+                            f"{percentile(s, 95):.1f}", "-", None))
+            rows.append(Row(f"b7_{key}_sql", f"B7 inbox page {name}: DB only, page SQL / total SQL p95 (ms)",
+                            f"{percentile(sql_page, 95):.1f} / {percentile(sql_total, 95):.1f}", "-", None))
             rows.append(Row(f"b7_{key}_http", f"B7 inbox page {name}: HTTP p95 (ms)", f"{percentile(w, 95):.1f}", "-",
                             None))
             if args.plans:
-                for statement, p in captured(db, svc):
+                for statement, p in captured(db, with_total):
                     with db.engine.connect() as conn:
                         plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, p).all()
                     print("    " + statement.replace("\n", " ")[:400])

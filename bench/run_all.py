@@ -42,7 +42,7 @@ NOT_RUN = {
               "not run: PostgreSQL unreachable", "<= 20", None),
     "b4": Row("b4_rate", "B4 HTTP completions/s (gunicorn -w 2, PostgreSQL)", "not run: PostgreSQL unreachable",
               ">= 150", None),
-    "b7": Row("b7_available_first", "B7 inbox page available first: page p95 (ms)",
+    "b7": Row("b7_available_first", "B7 inbox page available first: page with its exact total p95 (ms)",
               "not run: PostgreSQL unreachable", "<= 20", None),
     "b8": Row("b8_conflicts", "B8 conflict check of one change vs 10,000: service p95 (ms)",
               "not run: PostgreSQL unreachable", "<= 20", None),

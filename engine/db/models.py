@@ -186,6 +186,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_inbox", "due_at", "priority", "created_at",
               postgresql_where=text("assignee IS NULL"), sqlite_where=text("assignee IS NULL")),
+        # The created and record sorts (migration inbox_20); the due and priority sorts have expression indexes.
+        Index("ix_human_task_created", "created_at", "id"),
+        Index("ix_human_task_record", "business_key", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
@@ -202,7 +205,7 @@ class HumanTask(Base):
     approval: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[str | None] = mapped_column(String(4), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
 
 
 class RecordParty(Base):
