@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, select, text
 
 from engine.db.database import Database, unit_of_work
 from engine.db.models import WorkerHeartbeat
-from engine.services import audit, instances
+from engine.services import audit, instances, timers
 from tests.bpmn_snippets import chain, script_task
 from tests.conftest import IVAN, PG_URL, _sa_url
 from tests.support import deploy_xml, instance, task_ids
@@ -31,8 +31,9 @@ def _timed(key: str, script: str) -> str:
     return chain(key, [TIMER, script_task(1, script), WORK])
 
 
-def _spawn(url: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "w"}
+def _spawn(url: str, *args: str, timeout_ms: int = 2000) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "w",
+           "ITSMFLOW_SCRIPT_TIMEOUT_MS": str(timeout_ms)}
     return subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--interval", "0.2", *args], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -62,27 +63,35 @@ def test_worker_survives_dropped_connections_and_poison(pg_db: Database) -> None
     deploy_xml(db, _timed("healthy", "fired = True"))
     deploy_xml(db, _timed("quits", "raise SystemExit(0)"))
     deploy_xml(db, _timed("bignum", "n = 5000\nx = 10 ** n"))
+    deploy_xml(db, _timed("slow", "y = math.factorial(10 ** 7) > 0"))  # one long C call: stopped at the limit
     first = [instances.start(db, IVAN, "healthy", {}).business_key for _ in range(5)]
-    poisoned = [instances.start(db, IVAN, key, {}).business_key for key in ("quits", "bignum")]
-    worker = _spawn(url)
+    poisoned = {key: instances.start(db, IVAN, key, {}).business_key for key in ("quits", "bignum", "slow")}
+    worker = _spawn(url, timeout_ms=300)
     admin = create_engine(_sa_url(PG_URL), isolation_level="AUTOCOMMIT")
     try:
         assert _until(lambda: all(task_ids(db, k) == ["n2"] for k in first))
         assert worker.poll() is None, "the worker exited on a poisoned instance"
-        for _ in range(3):  # drop the worker's connections, several times over
+        def drop() -> bool:
             with admin.connect() as conn:
-                killed = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                           "WHERE application_name = :name"), {"name": app_name}).all()
-            assert killed, "the worker had no connection to drop"
+                return bool(conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                              "WHERE application_name = :name"), {"name": app_name}).all())
+
+        for _ in range(3):  # drop the worker's connections, several times over, each once it has reconnected
+            assert _until(drop, 30), "the worker had no connection to drop (it did not reconnect)"
             time.sleep(0.5)
         later = [instances.start(db, IVAN, "healthy", {}).business_key for _ in range(5)]
         assert _until(lambda: all(task_ids(db, k) == ["n2"] for k in later)), "timers stopped after the drop"
         assert worker.poll() is None, "the worker died with its connection"
+        assert _until(lambda: all(instance(db, k)["status"] == "error" for k in poisoned.values()))
     finally:
         _stop(worker)
         admin.dispose()
-    for key in poisoned:
-        assert instance(db, key)["status"] == "error"
+    reasons = {"quits": "SystemExit", "bignum": "past the limit", "slow": "ran past 300 ms"}
+    for process, key in poisoned.items():
+        assert reasons[process] in instance(db, key)["error"]["message"], process
+    # Nothing lost or stuck: every healthy instance went past its timer, no timer is left due.
+    assert all(task_ids(db, k) == ["n2"] and instance(db, k)["status"] == "running" for k in first + later)
+    assert timers.status(db)["due_timers"] == 0
     with unit_of_work(db) as uow:
         assert audit.verify(uow, None, strict=False).ok
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from engine.db.database import Database, unit_of_work
 from engine.db.models import AuditEvent, ProcessInstance
 from engine.errors import Conflict
-from engine.services import instances, tasks, timers
+from engine.services import audit, instances, tasks, timers
 from tests.bpmn_snippets import HEAD, chain, user_task
 from tests.conftest import IVAN
 from tests.support import deploy_xml, task_for
@@ -104,6 +104,8 @@ def test_killed_worker_loses_and_doubles_nothing(pg_db: Database) -> None:
         notes = Counter(uow.session.execute(select(AuditEvent.instance_id).where(
             AuditEvent.type == "element.completed", AuditEvent.element_id == "note")).scalars())
     assert len(notes) == INSTANCES and set(notes.values()) == {1}  # each escalation ran exactly once
+    with unit_of_work(db) as uow:
+        assert audit.verify(uow, None, strict=False).ok  # the kill broke no link of the trail
 
 
 def test_completions_race_with_workers_without_lost_updates(pg_db: Database) -> None:
