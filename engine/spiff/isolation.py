@@ -15,6 +15,7 @@ import builtins
 import io
 import os
 import pickle
+import re
 import select
 import struct
 import subprocess
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = b"R"
 _LENGTH = struct.Struct("!Q")
 POOL_SIZE = 4  # idle script processes kept per process; more are started when threads need them at once
+# What diagram code never needs, kept out of its process's environment should it ever get past the sandbox.
+_SECRET = re.compile(r"SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL|SMTP|^PG", re.IGNORECASE)
 START_SECONDS = 60.0  # starting a script process imports the sandbox: slow on a loaded machine, paid once
 
 
@@ -89,7 +92,8 @@ def receive(stream: Any, plain: bool) -> Any:
 
 class _ScriptProcess:
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {name: value for name, value in os.environ.items() if not _SECRET.search(name)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self.proc = subprocess.Popen([sys.executable, "-m", "engine.spiff.script_process"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, cwd=ROOT)
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -147,3 +147,16 @@ def test_a_worker_stops_a_long_script_and_keeps_firing_timers(sqlite_db: Databas
     view = instance(db, bomb)
     assert view["status"] == "error" and STOPPED in view["error"]["message"]
     assert STOPPED in events(db, bomb, "instance.errored")[-1]["data"]["message"]
+
+
+def test_a_script_process_holds_no_secrets(short_timeout: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITSMFLOW_SECRET_KEY", "s3cret-key")
+    monkeypatch.setenv("ITSMFLOW_DATABASE_URL", "postgresql://app:pw@db/itsm")
+    monkeypatch.setenv("PGPASSWORD", "pw")
+    isolation.reset()
+    isolation.warm()
+    (process,) = isolation._pool.idle
+    environ = Path(f"/proc/{process.proc.pid}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    assert not names & {"ITSMFLOW_SECRET_KEY", "ITSMFLOW_DATABASE_URL", "PGPASSWORD"}
+    assert "ITSMFLOW_MEMORY_LIMIT_MB" in names  # its own limits still reach it
