@@ -44,6 +44,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "retry": ("admin",),
     "administer": ("admin",),  # edit a record's data, reassign a task, archive
     "dead_letters": ("admin",),  # list, redeliver and discard messages whose retries ran out
+    "accounts": ("admin",),  # list accounts, change their roles, deactivate, reactivate, reset a password
     "deploy": ("process_owner", "admin"),
     "migrate": ("process_owner", "admin"),  # move running records between versions of a process
     "catalogue": ("process_owner", "admin", "auditor"),
@@ -67,7 +68,7 @@ ACTS: dict[str, tuple[str, ...]] = {
 }
 ACT_WORDS = {
     "cancel": "cancel records", "retry": "retry records in error", "administer": "do administrative acts",
-    "dead_letters": "handle dead letters",
+    "dead_letters": "handle dead letters", "accounts": "manage accounts",
     "deploy": "deploy processes and tables", "migrate": "move running records between versions",
     "catalogue": "see the process catalogue",
     "compare_versions": "compare process versions", "dashboard": "see the dashboard", "trail": "read the trail",

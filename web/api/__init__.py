@@ -7,6 +7,7 @@ from flask import Blueprint
 api = Blueprint("api", __name__)
 
 from web.api import (  # noqa: E402,F401
+    accounts,
     admin,
     audit,
     catalogue,
