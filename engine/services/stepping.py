@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
@@ -37,14 +37,28 @@ def restore(uow: UnitOfWork, inst: ProcessInstance) -> tuple[Runner, specs.Loade
     return runner, lv
 
 
+# Built once: building an ORM statement costs more than running it (they run on every step).
+_LOCK = select(ProcessInstance).where(ProcessInstance.id == bindparam("id")).execution_options(populate_existing=True)
+_LOCK_PG = _LOCK.with_for_update()
+_TASK_INSTANCE = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task")).scalar_subquery()
+_LOCK_OF_TASK = (select(ProcessInstance).where(ProcessInstance.id == _TASK_INSTANCE)
+                 .execution_options(populate_existing=True))
+_LOCK_OF_TASK_PG = _LOCK_OF_TASK.with_for_update(of=ProcessInstance)
+
+
 def lock_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
     """Row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers)."""
-    stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
-    if uow.is_postgres:
-        stmt = stmt.with_for_update()
-    inst = uow.session.execute(stmt).scalar_one_or_none()
+    inst = uow.session.execute(_LOCK_PG if uow.is_postgres else _LOCK, {"id": instance_id}).scalar_one_or_none()
     if inst is None:
         raise LookupError(instance_id)
+    return inst
+
+
+def lock_instance_of_task(uow: UnitOfWork, task_id: str) -> ProcessInstance | None:
+    """The instance an open task belongs to, locked as lock_instance does; None when the task is not open.
+    Read the task after this: what it says then (claimed, gone) is what the step may rely on."""
+    stmt = _LOCK_OF_TASK_PG if uow.is_postgres else _LOCK_OF_TASK
+    inst: ProcessInstance | None = uow.session.execute(stmt, {"task": task_id}).scalar_one_or_none()
     return inst
 
 
