@@ -7,26 +7,36 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.db.cmdb import RecordCi, RecordService, RecordWindow
 from engine.db.database import UnitOfWork
-from engine.db.models import ProcessInstance
+from engine.db.models import ProcessInstance, table_of
 from engine.diagram.declarations import Declarations
 from engine.diagram.forms import parse_instant
 from engine.services.cmdb_facts import split
 
+# Core, built once: this runs on every step of every record, and most steps leave the service as it was.
+_SERVICE = table_of(RecordService)
+_SERVICE_OF = select(_SERVICE.c.service_id).where(_SERVICE.c.instance_id == bindparam("i"))
+_SERVICE_SET = update(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i")).values(service_id=bindparam("s"))
+_SERVICE_DROP = delete(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i"))
 
-def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any]) -> None:
+
+def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any],
+                  new: bool = False) -> None:
     value = data.get(decl.service_field) if decl.service_field else None
     service = value.strip()[:60] if isinstance(value, str) and value.strip() else None
-    row = uow.session.get(RecordService, inst.id)
-    if service is None and row is not None:
-        uow.session.delete(row)
-    elif service is not None and row is None:
-        uow.session.add(RecordService(instance_id=inst.id, service_id=service))
-    elif row is not None and service is not None and row.service_id != service:
-        row.service_id = service
+    # A record inserted by this step has no row yet: nothing to read.
+    have = None if new else uow.session.execute(_SERVICE_OF, {"i": inst.id}).scalar_one_or_none()
+    if have == service:
+        return
+    if service is None:
+        uow.session.execute(_SERVICE_DROP, {"i": inst.id})
+    elif have is None:
+        uow.session.execute(insert(_SERVICE), {"instance_id": inst.id, "service_id": service})
+    else:
+        uow.session.execute(_SERVICE_SET, {"i": inst.id, "s": service})
 
 
 def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datetime] | None:
@@ -46,8 +56,9 @@ def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datet
     return (start, end) if end > start else None
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any]) -> None:
-    _sync_service(uow, inst, decl, data)
+def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any], new: bool = False) -> None:
+    """new: the instance was inserted by this step (it has no rows here yet)."""
+    _sync_service(uow, inst, decl, data, new)
     if decl.ci_field is not None:
         wanted = set(split(data.get(decl.ci_field)))
         have = set(uow.session.execute(select(RecordCi.ci_id).where(RecordCi.instance_id == inst.id)).scalars())

@@ -136,7 +136,7 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
     external_sync.sync(uow, inst, runner, lv, actor, trail, now)
     message_ids = _send_messages(uow, inst, log, actor, now, trail)
     parties.sync(uow, inst, decl, before_json, data)
-    record_index.sync(uow, inst, decl, data)
+    record_index.sync(uow, inst, decl, data, new)
     notify.after_step(uow, inst, synced.created, trail, meta.elements, actor)  # in a savepoint: never fails
     # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
     foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)
