@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import clock
 from engine.db.database import UnitOfWork
@@ -145,13 +145,16 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:
     return row
 
 
+# Built once: every evaluation in a step asks for the newest version (a table deployed meanwhile applies).
+_NEWEST = (select(DecisionVersion.id, DecisionVersion.version, DecisionVersion.sha256)
+           .where(DecisionVersion.key == bindparam("key")).order_by(DecisionVersion.version.desc()).limit(1))
+
+
 def make_decider(uow: UnitOfWork) -> Decider:
     """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
 
     def decide(key: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        stmt = (select(DecisionVersion.id, DecisionVersion.version, DecisionVersion.sha256)
-                .where(DecisionVersion.key == key).order_by(DecisionVersion.version.desc()).limit(1))
-        row = uow.session.execute(stmt).first()
+        row = uow.session.execute(_NEWEST, {"key": key}).first()
         if row is None:
             raise DecisionFault(f"decision {key} is not deployed")
         model = _model(uow, row.id, row.sha256)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
@@ -226,6 +226,16 @@ def store_checked(uow: UnitOfWork, bundle: Bundle, checked: Checked, actor: Acto
 def latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
     stmt = select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())
     return uow.session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+_NEWEST = (select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.key == bindparam("key"))
+           .order_by(ProcessVersion.version.desc()).limit(1))
+
+
+def newest(uow: UnitOfWork, key: str) -> tuple[int, int] | None:
+    """(id, version) of a process's newest version: what a start needs, without reading its documents."""
+    row = uow.session.execute(_NEWEST, {"key": key}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def get_version(uow: UnitOfWork, key: str, version: int) -> ProcessVersion:

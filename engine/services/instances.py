@@ -36,11 +36,12 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
     data = json_safe(data)
     if len(json.dumps(data)) > MAX_DATA_BYTES:
         raise BadRequest(f"data is larger than {MAX_DATA_BYTES} bytes")
-    row = deploy.latest(uow, process_key)
-    if row is None:
+    found = deploy.newest(uow, process_key)
+    if found is None:
         raise NotFound(f"no process {process_key}")
-    lv = specs.loaded(uow, row.id)
-    decl = declared.of_version(uow, row.id)
+    version_id, version = found
+    lv = specs.loaded(uow, version_id)
+    decl = declared.of_version(uow, version_id)
     if via is None:  # a message start is the diagram's own door: sent by a process, or posted by integrations
         policy.check_start(actor, decl)
         refused = decl.refused_start_fields(data)
@@ -64,7 +65,7 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
                 data[name] = actor.username
     runner = Runner.start(lv.spec, lv.subprocess_specs, data, make_decider(uow))
     inst = ProcessInstance(
-        process_key=process_key, process_version_id=row.id, version=row.version, business_key=business_key,
+        process_key=process_key, process_version_id=version_id, version=version, business_key=business_key,
         status="running", state_json="{}", data_json="{}", revision=1, started_by=actor.username,
         started_at=clock.now(), origin_key=origin_key, case_key=parties.case_key_for(uow, business_key, origin_key),
     )
@@ -79,7 +80,7 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
         log.thrown += more.thrown
         log.error = more.error
     started = NewEvent("instance.started", actor.username, inst.id, data={
-        "process": process_key, "version": row.version, "business_key": business_key, "data": data,
+        "process": process_key, "version": version, "business_key": business_key, "data": data,
         **({"origin_key": origin_key} if origin_key else {}), **({"via": via} if via else {}),
     })
     return stepping.save_step(uow, inst, runner, lv, log, actor.username,

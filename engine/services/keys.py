@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -9,11 +12,18 @@ from engine.db.database import UnitOfWork
 from engine.db.models import Sequence
 
 
+def _upsert(insert: Any) -> Any:
+    table = Sequence.__table__
+    return (insert(table).values(prefix=bindparam("p"), last=1)
+            .on_conflict_do_update(index_elements=[table.c.prefix], set_={"last": table.c.last + 1})
+            .returning(table.c.last))
+
+
+# Built once, in Core (every start takes a key): the ORM's bulk-insert path costs more than the upsert itself.
+_NEXT = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+
+
 def next_key(uow: UnitOfWork, prefix: str) -> str:
     """One atomic upsert: two first starts of a prefix at once must not both insert the counter row."""
-    insert = pg_insert if uow.is_postgres else sqlite_insert
-    stmt = (insert(Sequence).values(prefix=prefix, last=1)
-            .on_conflict_do_update(index_elements=[Sequence.prefix], set_={"last": Sequence.last + 1})
-            .returning(Sequence.last))
-    last = uow.session.execute(stmt).scalar_one()
+    last = uow.session.execute(_NEXT["postgresql" if uow.is_postgres else "sqlite"], {"p": prefix}).scalar_one()
     return f"{prefix}-{last:06d}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.db.database import UnitOfWork
 from engine.db.models import HumanTask, ProcessInstance, TaskCandidate, table_of
@@ -24,6 +24,13 @@ TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDate
                "CycleTimerEventDefinition")
 TASKS = table_of(HumanTask)
 CANDIDATES = table_of(TaskCandidate)
+# Built once: on SQLite building a statement costs more than running it, and these run on every step.
+_OPEN = select(TASKS).where(TASKS.c.instance_id == bindparam("instance"))
+_DROP = delete(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
+_RESCHEDULE = (update(TASKS).where(TASKS.c.id == bindparam("task"))
+               .values(due_at=bindparam("due"), priority=bindparam("prio")))
+_ADD_TASKS = insert(TASKS)
+_ADD_CANDIDATES = insert(CANDIDATES)
 
 
 @dataclass
@@ -49,11 +56,11 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
     new: the instance was inserted by this step, so it has no rows to read yet."""
     session = uow.session
     existing = {} if new else {row.id: OpenTask(**row._asdict())
-                               for row in session.execute(select(TASKS).where(TASKS.c.instance_id == inst.id))}
+                               for row in session.execute(_OPEN, {"instance": inst.id})}
     by_id = {t.task_id: t for t in ready}
     gone = [tid for tid in existing if tid not in by_id]
     if gone:
-        session.execute(delete(TASKS).where(TASKS.c.id.in_(gone)))
+        session.execute(_DROP, {"ids": gone})
         completed_ids = {e.data.get("task_id") for e in trail if e.type == "task.completed"}
         for tid in gone:
             if tid not in completed_ids:
@@ -78,7 +85,7 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
             # A non-interrupting SLA timer that fired leaves the task open and late: it keeps its due time.
             due = due_by_element.get(rt.element_id, row.due_at)
             if due != row.due_at or priority != row.priority:
-                session.execute(update(TASKS).where(TASKS.c.id == tid).values(due_at=due, priority=priority))
+                session.execute(_RESCHEDULE, {"task": tid, "due": due, "prio": priority})
                 row.due_at, row.priority = due, priority
             result.open.append(row)
             continue
@@ -103,9 +110,9 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
         result.created.append(task)
         result.open.append(task)
     if new_rows:
-        session.execute(insert(TASKS), new_rows)
+        session.execute(_ADD_TASKS, new_rows)
     if candidates:
-        session.execute(insert(CANDIDATES), candidates)
+        session.execute(_ADD_CANDIDATES, candidates)
     result.open.sort(key=lambda t: t.created_at)
     return result
 
