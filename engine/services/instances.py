@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
@@ -108,9 +108,11 @@ def find(uow: UnitOfWork, actor: Actor, ref: str | int) -> ProcessInstance:
     return inst
 
 
+_TASKS_OF = select(HumanTask).where(HumanTask.instance_id == bindparam("i")).order_by(HumanTask.created_at)
+
+
 def tasks_of(uow: UnitOfWork, inst: ProcessInstance) -> list[HumanTask]:
-    stmt = select(HumanTask).where(HumanTask.instance_id == inst.id).order_by(HumanTask.created_at)
-    return list(uow.session.execute(stmt).scalars())
+    return list(uow.session.execute(_TASKS_OF, {"i": inst.id}).scalars())
 
 
 def related(uow: UnitOfWork, inst: ProcessInstance) -> list[dict[str, Any]]:

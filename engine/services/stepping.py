@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
@@ -144,12 +145,21 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
     return StepOutcome(inst, synced.created, message_ids, synced.open)
 
 
+_INSTANCES = table_of(ProcessInstance)
+_INSERT = insert(_INSTANCES).returning(_INSTANCES.c.id)
+
+
 def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, Any], trail: list[NewEvent]) -> None:
-    """A new instance is written once, with its first state: its id then goes into the step's events."""
+    """A new instance is written once, with its first state (Core: one INSERT, no flush); its id then goes into
+    the step's events, and the object joins the session as the row it now is."""
     for name, value in fields.items():
         setattr(inst, name, value)
+    row = {c.key: getattr(inst, c.key) for c in _INSTANCES.c if c.key != "id"}
+    inst.id = uow.session.execute(_INSERT, row).scalar_one()
+    for name, value in row.items():  # set even the None ones: an attribute never set would be loaded again
+        setattr(inst, name, value)
+    make_transient_to_detached(inst)
     uow.session.add(inst)
-    uow.session.flush()
     for ev in trail:
         if ev.instance_id is None:
             ev.instance_id = inst.id
@@ -157,6 +167,17 @@ def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
 
 # Scheduling only: a changed wake-up time alone (a timer looked at too early) is not a new revision.
 _SCHEDULE = frozenset({"next_wakeup_at"})
+_updates: dict[tuple[str, ...], Any] = {}
+
+
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """The versioned UPDATE of these columns, built once per set of columns (a handful occur)."""
+    stmt = _updates.get(columns)
+    if stmt is None:
+        stmt = _updates[columns] = (
+            update(_INSTANCES).where(_INSTANCES.c.id == bindparam("_id"), _INSTANCES.c.revision == bindparam("_seen"))
+            .values({name: bindparam(f"v_{name}") for name in columns}))
+    return stmt
 
 
 def _update_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, Any],
@@ -166,12 +187,12 @@ def _update_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
     if not changed:
         return  # a step that changed nothing (a retry failing the same way) writes no new revision
     seen = inst.revision if seen_revision is None else seen_revision
-    table = table_of(ProcessInstance)
     values = dict(changed)
     bump = not changed.keys() <= _SCHEDULE
     if bump:
         values["revision"] = seen + 1
-    result = uow.session.execute(update(table).where(table.c.id == inst.id, table.c.revision == seen).values(values))
+    params = {f"v_{name}": value for name, value in values.items()}
+    result = uow.session.execute(_update_statement(tuple(sorted(values))), {"_id": inst.id, "_seen": seen, **params})
     if rowcount(result) != 1:
         raise Conflict(f"instance {inst.business_key} was changed by someone else; reload and try again",
                        instance=inst.business_key)
