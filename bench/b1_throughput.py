@@ -268,8 +268,9 @@ def breakdown(services: Services, n: int) -> list[tuple[str, float, float]]:
         (instances, "view", "instances.view (after commit)"),
         (specs, "loaded", "specs.loaded"),
         (stepping, "lock_instance", "stepping.lock_instance"),
+        (stepping, "lock_instance_of_task", "stepping.lock_instance_of_task"),
         (keys, "next_key", "keys.next_key"),
-        (deploy, "latest", "deploy.latest"),
+        (deploy, "newest", "deploy.newest"),
         (decisions, "latest_version", "decisions.latest_version"),
     ]
     for owner, name, label in probes:

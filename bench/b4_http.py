@@ -1,19 +1,24 @@
-"""B4 HTTP: gunicorn with 2 workers on PostgreSQL, 32 concurrent clients starting instances and completing tasks.
+"""B4 HTTP: gunicorn on PostgreSQL, 32 concurrent clients starting instances and completing tasks, beside its floor.
 
-Run from the repo root: ``.venv/bin/python bench/b4_http.py [--clients 32] [--duration 60] [--warmup 5]``.
-Needs PostgreSQL (ITSMFLOW_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test); works in a fresh
-schema (passed to gunicorn as ``?options=-csearch_path%3D<schema>`` in ITSMFLOW_DATABASE_URL) dropped afterwards.
+Run from the repo root: ``.venv/bin/python bench/b4_http.py [--clients 32] [--duration 60] [--warmup 5]
+[--configs sync:2,gthread:2x4]``. Needs PostgreSQL (ITSMFLOW_BENCH_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/test); works in a fresh schema (passed to gunicorn as
+``?options=-csearch_path%3D<schema>`` in ITSMFLOW_DATABASE_URL) dropped afterwards.
 
 Set-up: migrate the schema, seed the demo users (engine.services.users.seed_demo_users), deploy a 1-task process
-(start, a user task for service_desk with a required field, end), make an API token for alice (service_desk),
-start ``.venv/bin/gunicorn -w 2 -b 127.0.0.1:<free port> web.wsgi:app`` (sync workers, as ``make run``).
+(start, a user task for service_desk with a required field, end), make an API token for alice (service_desk).
+For each gunicorn configuration (worker class and count; ``sync:2`` is ``gunicorn -k sync -w 2``,
+``gthread:2x4`` is ``-k gthread -w 2 --threads 4``), two phases one after the other: **itsmflow**
+(``web.wsgi:app``) and its **floor** (bench/floor_app.py: the same two requests answered by a trivial Flask app
+that runs the same diagram with itsmflow's Runner in memory and commits one row per request, same gunicorn
+settings, same pool settings, same clients). The ratio itsmflow / floor is the figure to compare between runs.
 
-Load: N closed-loop clients in one asyncio process (stdlib streams, HTTP/1.1, a new connection per request since
-gunicorn's sync workers close each one). Each client repeats: POST /api/v1/instances, then POST
-/api/v1/tasks/<id>/complete for each task in the answer. After a warm-up, every request that ends inside the
-measured window counts. Reported: completions/s, requests/s, latency p50/p95/p99 (all requests; completions
-alone), 5xx count, other failures, and the machine's CPU use in the window (the client shares the 2 cores).
-Targets: >= 150 completions/s, p95 <= 100 ms, zero 5xx.
+Load: N closed-loop clients in one asyncio process (stdlib streams, HTTP/1.1, a new connection per request).
+Each client repeats: POST /api/v1/instances, then POST /api/v1/tasks/<id>/complete for each task in the answer.
+After a warm-up, every request that ends inside the measured window counts. Reported per phase: completions/s,
+requests/s, latency p50/p95/p99, 5xx count, other failures, and the CPU per request of the gunicorn workers
+and of the PostgreSQL backends serving them (bench/cpu.py: found by application_name, sampled through the
+window). Targets: >= 150 completions/s, p95 <= 100 ms, zero 5xx, <= 4 ms of app CPU a request.
 With closed-loop clients, mean latency = clients / request rate (Little's law): p95 <= 100 ms with 32 clients
 needs well over 320 requests/s.
 """
@@ -24,15 +29,18 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import OWNER, ROOT, Row, emit, percentile, pg_reachable, pg_schema
+from common import BENCH, OWNER, ROOT, Row, emit, percentile, pg_reachable, pg_schema
+from cpu import Backends, CpuWindow, Usage, children, cpu_busy
 
 from engine.services import deploy, users
 from engine.services.deploy import Bundle
@@ -44,6 +52,7 @@ from tests.bpmn_snippets import field as form_field
 PROCESS_KEY = "bench_http"
 TARGET_RATE = 150.0
 TARGET_P95_MS = 100.0
+TARGET_APP_MS = 4.0
 
 
 def one_task_process() -> bytes:
@@ -54,12 +63,12 @@ def one_task_process() -> bytes:
 @dataclass
 class Stats:
     window: tuple[float, float] = (0.0, 0.0)
-    cpu: dict[str, float] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     completions: list[float] = field(default_factory=list)
     status: dict[int, int] = field(default_factory=dict)
     all_5xx: int = 0
     failures: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
 
     def inside(self, t: float) -> bool:
         return self.window[0] <= t <= self.window[1]
@@ -113,88 +122,174 @@ async def client(port: int, token: str, stats: Stats, stop_at: float) -> None:
                 stats.completions.append((t1 - t0) * 1000)
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by one process, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def backends(url: str, schema: str) -> list[int]:
-    """The PostgreSQL backend pids serving this benchmark's schema (application_name = schema)."""
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(url)
-    try:
-        with eng.connect() as conn:
-            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :a "
-                                          "AND pid <> pg_backend_pid()"), {"a": schema}).scalars())
-    finally:
-        eng.dispose()
-
-
-def cpu_snapshot(master: int, url: str, schema: str) -> dict[str, dict[int, float]]:
-    return {"app": {p: process_cpu(p) for p in children(master)},
-            "postgres": {p: process_cpu(p) for p in backends(url, schema)}}
-
-
-def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
-    return {kind: sum(after[kind][p] - before[kind].get(p, 0.0) for p in after[kind] if p in before[kind])
-            for kind in after}
-
-
-def cpu_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = parts[3] + parts[4]
-    return sum(parts) - idle, sum(parts)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_ready(port: int, proc: subprocess.Popen[bytes], workers: int, ready: Path, timeout: float = 180.0) -> None:
+    """Until gunicorn listens and every worker has loaded the app (bench/gunicorn_ready.py)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start listening")
+        if len(list(ready.iterdir())) >= workers:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn's workers did not become ready")
 
 
-async def load(port: int, token: str, clients: int, warmup: float, duration: float,
-               snapshot: Any) -> Stats:
+def gunicorn(args: list[str], app: list[str], env: dict[str, str], workers: int, port: int
+             ) -> subprocess.Popen[bytes]:
+    """Starts gunicorn (bench/gunicorn_ready.py tells when each worker has loaded the app) and waits for it."""
+    ready = Path(tempfile.mkdtemp(prefix="itsmflow-bench-ready-"))
+    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(BENCH / "gunicorn_ready.py"),
+           "-b", f"127.0.0.1:{port}", *args, *app]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "ITSMFLOW_BENCH_READY_DIR": str(ready)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_ready(port, proc, workers, ready)
+    except RuntimeError:
+        stop(proc)
+        raise
+    finally:
+        shutil.rmtree(ready, ignore_errors=True)
+    return proc
+
+
+@dataclass(frozen=True)
+class Config:
+    """A gunicorn setting measured: worker class, worker processes, threads per worker (gthread)."""
+
+    worker_class: str
+    workers: int
+    threads: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Config:
+        kind, _, count = text.strip().partition(":")
+        workers, _, threads = count.partition("x")
+        return cls(kind, int(workers or 2), int(threads or (4 if kind == "gthread" else 1)))
+
+    @property
+    def label(self) -> str:
+        return f"{self.worker_class} -w {self.workers}" + (f" --threads {self.threads}" if self.threads > 1 else "")
+
+    def args(self) -> list[str]:
+        args = ["-k", self.worker_class, "-w", str(self.workers)]
+        return args + (["--threads", str(self.threads)] if self.worker_class == "gthread" else [])
+
+    def env(self) -> dict[str, str]:
+        """A thread holds at most two units of work at once (the token check, the step): threads get a pool
+        that fits them, sync workers keep the engine's default."""
+        if self.worker_class != "gthread":
+            return {}
+        return {"ITSMFLOW_DB_POOL_SIZE": str(self.threads), "ITSMFLOW_DB_MAX_OVERFLOW": str(self.threads)}
+
+
+def serve(app: str, config: Config, url: str, extra_env: dict[str, str] | None = None
+          ) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn serving `app` (web.wsgi:app, or the floor) on a free port, once every worker is ready."""
+    port = free_port()
+    env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "bench-secret", **config.env(),
+           **(extra_env or {})}
+    where = ["--pythonpath", str(BENCH), "floor_app:app"] if app == "floor" else ["web.wsgi:app"]
+    return gunicorn(config.args(), where, env, config.workers, port), port
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err.decode(errors="replace")
+
+
+def floor_env(xml: bytes, key: str) -> dict[str, str]:
+    path = Path(tempfile.gettempdir()) / f"itsmflow-bench-floor-{os.getpid()}.bpmn"
+    path.write_bytes(xml)
+    return {"ITSMFLOW_BENCH_FLOOR_BPMN": str(path), "ITSMFLOW_BENCH_FLOOR_KEY": key}
+
+
+def make_floor_table(db: Any) -> None:
+    from floor_app import FLOOR_TABLE
+
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(FLOOR_TABLE)
+
+
+async def load(port: int, token: str, clients: int, warmup: float, duration: float, window: CpuWindow,
+               run_client: Any = None) -> Stats:
     start = time.perf_counter()
     stats = Stats(window=(start + warmup, start + warmup + duration))
 
     async def measure_cpu() -> None:
-        """CPU used by the gunicorn workers and their PostgreSQL backends inside the window."""
         await asyncio.sleep(warmup)
-        before = await asyncio.to_thread(snapshot)
+        await asyncio.to_thread(window.start)
         await asyncio.sleep(duration)
-        stats.cpu = cpu_used(before, await asyncio.to_thread(snapshot))
+        stats.usage = await asyncio.to_thread(window.stop)
 
-    await asyncio.gather(measure_cpu(), *(client(port, token, stats, stats.window[1]) for _ in range(clients)))
+    run_client = run_client or client
+    await asyncio.gather(measure_cpu(), *(run_client(port, token, stats, stats.window[1]) for _ in range(clients)))
     return stats
+
+
+@dataclass
+class Phase:
+    """One measured window of one server."""
+
+    label: str
+    stats: Stats
+    seconds: float
+    log: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.stats.completions) / self.seconds
+
+    @property
+    def requests(self) -> int:
+        return len(self.stats.latencies)
+
+    def p(self, q: float) -> float:
+        return percentile(self.stats.latencies or [0.0], q)
+
+    def cpu(self, group: str) -> float:
+        return self.stats.usage.get(group, Usage()).per(self.requests)
+
+    def report(self) -> None:
+        st = self.stats
+        other = sum(n for s, n in st.status.items() if s < 200 or 300 <= s < 500)
+        print(f"  {self.label}: {self.rate:.1f} completions/s, {self.requests / self.seconds:.1f} requests/s; "
+              f"p50 {self.p(50):.0f} ms, p95 {self.p(95):.0f} ms, p99 {self.p(99):.0f} ms; "
+              f"5xx {st.all_5xx}, other failures {other + sum(st.failures.values())}")
+        pg = st.usage.get("postgres", Usage())
+        print(f"    CPU per request: app {self.cpu('app'):.1f} ms, PostgreSQL {self.cpu('postgres'):.1f} ms "
+              f"({pg.processes} backends seen, {pg.born} opened and {pg.ended} closed in the window)")
+        if st.all_5xx or "Traceback" in self.log:
+            tail = self.log.strip().splitlines()[-25:]
+            print(f"    server log: {self.log.count('Traceback')} traceback(s); the end of it:\n      "
+                  + "\n      ".join(tail))
+
+
+def run_phase(app: str, config: Config, url: str, schema: str, token: str, args: argparse.Namespace,
+              extra_env: dict[str, str] | None = None, run_client: Any = None) -> Phase:
+    proc, port = serve(app, config, url, extra_env)
+    backends = Backends(url, schema)
+    try:
+        window = CpuWindow({"app": lambda: children(proc.pid), "postgres": backends})
+        stats = asyncio.run(load(port, token, args.clients, args.warmup, args.duration, window, run_client))
+    finally:
+        log = stop(proc)
+        backends.close()
+    return Phase(f"{'itsmflow' if app == 'web' else 'floor':<8} {config.label}", stats, args.duration, log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,84 +297,82 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=5.0)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--configs", default="sync:2",
+                    help="gunicorn settings to measure, e.g. sync:2,gthread:2x4,sync:4,gthread:4x4 (the first is "
+                         "the one reported in the summary)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the floor phases")
     args = ap.parse_args(argv)
+    configs = [Config.parse(c) for c in args.configs.split(",") if c.strip()]
     print(__doc__.split("\n\n")[0])
     ok, why = pg_reachable()
     if not ok:
         print(f"B4 not run: PostgreSQL unreachable ({why})")
-        emit([Row("b4_rate", "B4 HTTP completions/s (gunicorn -w 2, PostgreSQL)", "not run: PostgreSQL unreachable",
-                  f">= {TARGET_RATE:.0f}", None)])
+        emit([Row("b4_rate", f"B4 HTTP completions/s (gunicorn {configs[0].label}, PostgreSQL)",
+                  "not run: PostgreSQL unreachable", f">= {TARGET_RATE:.0f}", None)])
         return 0
 
+    phases: list[tuple[Config, Phase, Phase | None]] = []
     with pg_schema() as (db, schema, url):
         users.seed_demo_users(db)
-        deploy.deploy(db, Bundle(one_task_process(), "bench_http.bpmn"), OWNER)
+        xml = one_task_process()
+        deploy.deploy(db, Bundle(xml, "bench_http.bpmn"), OWNER)
         token = users.create_token(db, "alice")
+        make_floor_table(db)
         db.dispose()
-        port = free_port()
-        env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "bench-secret"}
-        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-               "web.wsgi:app"]
-        print(f"server: {' '.join(cmd[1:])} (schema {schema})")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_ready(port, proc)
-            print(f"method: {args.clients} closed-loop clients, {args.warmup:.0f} s warm-up, "
-                  f"{args.duration:.0f} s measured")
-            busy0, total0 = cpu_busy()
-            cpu0 = time.process_time()
-            stats = asyncio.run(load(port, token, args.clients, args.warmup, args.duration,
-                                     lambda: cpu_snapshot(proc.pid, url, schema)))
-            busy1, total1 = cpu_busy()
-            client_cpu = time.process_time() - cpu0
-        finally:
-            proc.terminate()
-            try:
-                _, err = proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, err = proc.communicate()
-        errors_5xx = stats.all_5xx  # warm-up and tail included
-        other = sum(n for s, n in stats.status.items() if s < 200 or 300 <= s < 500)
-        log = err.decode(errors="replace")
-        if errors_5xx or "Traceback" in log:
-            tail = log.strip().splitlines()[-25:]
-            print(f"server log: {log.count('Traceback')} traceback(s); the end of it:\n  " + "\n  ".join(tail))
-        with db.engine.connect() as conn:
-            done = conn.exec_driver_sql("SELECT count(*) FROM process_instance WHERE status = 'completed'").scalar()
+        print(f"method: {args.clients} closed-loop clients, {args.warmup:.0f} s warm-up, {args.duration:.0f} s "
+              f"measured per phase; schema {schema}")
+        busy0, total0 = cpu_busy()
+        for config in configs:
+            real = run_phase("web", config, url, schema, token, args)
+            real.report()
+            floor = None
+            if not args.no_floor:
+                floor = run_phase("floor", config, url, schema, token, args, floor_env(xml, PROCESS_KEY))
+                floor.report()
+            phases.append((config, real, floor))
+        busy1, total1 = cpu_busy()
 
-    window = args.duration
-    rate = len(stats.completions) / window
-    lat = stats.latencies or [0.0]
-    comp = stats.completions or [0.0]
-    p95 = percentile(lat, 95)
-    machine_busy = 100 * (busy1 - busy0) / max(1, total1 - total0)
-    print(f"\nrequests in window: {len(stats.latencies):,} ({len(stats.latencies) / window:.1f}/s); "
-          f"status counts {dict(sorted(stats.status.items()))}; connection failures {stats.failures or 0}")
-    print(f"completions: {len(stats.completions):,} in {window:.0f} s = {rate:.1f}/s "
-          f"(instances completed in the database overall, warm-up and tail included: {done:,})")
-    print(f"latency, all requests: p50 {percentile(lat, 50):.1f} ms, p95 {p95:.1f} ms, "
-          f"p99 {percentile(lat, 99):.1f} ms; completions alone: p50 {percentile(comp, 50):.1f} ms, "
-          f"p95 {percentile(comp, 95):.1f} ms")
-    print(f"machine CPU busy in the run: {machine_busy:.0f}% of {os.cpu_count()} cores; "
-          f"the load client itself used {client_cpu:.1f} CPU s ({100 * client_cpu / (window + args.warmup):.0f}% "
-          "of one core)")
-    served = max(1, len(stats.latencies))
-    app_ms = 1000 * stats.cpu.get("app", 0.0) / served
-    pg_ms = 1000 * stats.cpu.get("postgres", 0.0) / served
-    print(f"CPU per request in the window: gunicorn workers {app_ms:.1f} ms, their PostgreSQL backends {pg_ms:.1f} ms "
-          f"(so 2 cores serve at most ~{2000 / max(0.1, app_ms + pg_ms):.0f} requests/s, whatever else runs)")
-    emit([
-        Row("b4_rate", "B4 HTTP completions/s (gunicorn -w 2, PostgreSQL)", f"{rate:.0f}", f">= {TARGET_RATE:.0f}",
-            rate >= TARGET_RATE),
+    print(f"\nmachine CPU busy during the run: {100 * (busy1 - busy0) / max(1, total1 - total0):.0f}% of "
+          f"{os.cpu_count()} cores; load average now {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    print("\nside by side (ratio = itsmflow / floor; CPU in ms per request, app + PostgreSQL):")
+    print(f"  {'gunicorn':<26} {'compl/s':>8} {'p95 ms':>7} {'CPU':>11} | {'floor/s':>8} {'p95 ms':>7} "
+          f"{'CPU':>11} | {'ratio':>5} {'CPU ratio':>9}")
+    for config, real, floor in phases:
+        cpu = real.cpu("app") + real.cpu("postgres")
+        line = (f"  {config.label:<26} {real.rate:8.1f} {real.p(95):7.0f} "
+                f"{real.cpu('app'):5.1f}+{real.cpu('postgres'):<5.1f}")
+        if floor is not None:
+            fcpu = floor.cpu("app") + floor.cpu("postgres")
+            line += (f" | {floor.rate:8.1f} {floor.p(95):7.0f} {floor.cpu('app'):5.1f}+{floor.cpu('postgres'):<5.1f}"
+                     f" | {real.rate / max(0.01, floor.rate):5.2f} {fcpu / max(0.01, cpu):9.2f}")
+        print(line)
+    config, real, floor = phases[0]
+    label = config.label
+    app_ms, pg_ms, p95 = real.cpu("app"), real.cpu("postgres"), real.p(95)
+    errors_5xx = sum(r.stats.all_5xx for _, r, _ in phases)
+    other = sum(n for s, n in real.stats.status.items() if s < 200 or 300 <= s < 500)
+    rows = [
+        Row("b4_rate", f"B4 HTTP completions/s (gunicorn {label}, PostgreSQL)", f"{real.rate:.0f}",
+            f">= {TARGET_RATE:.0f}", real.rate >= TARGET_RATE),
         Row("b4_p95", "B4 HTTP p95 latency, all requests (ms)", f"{p95:.0f}", f"<= {TARGET_P95_MS:.0f}",
             p95 <= TARGET_P95_MS),
-        Row("b4_5xx", "B4 HTTP 5xx responses (whole run)", f"{errors_5xx}", "0", errors_5xx == 0),
-        Row("b4_other", "B4 HTTP other failures (4xx, connection)", f"{other + sum(stats.failures.values())}", "-",
-            None),
-        Row("b4_cpu", "B4 CPU per request: app + PostgreSQL (ms)", f"{app_ms:.1f} + {pg_ms:.1f}", "-", None),
-    ])
+        Row("b4_5xx", "B4 HTTP 5xx responses (whole run, every setting)", f"{errors_5xx}", "0", errors_5xx == 0),
+        Row("b4_other", "B4 HTTP other failures (4xx, connection)", f"{other + sum(real.stats.failures.values())}",
+            "-", None),
+        Row("b4_cpu", "B4 CPU per request: app + PostgreSQL (ms)", f"{app_ms:.1f} + {pg_ms:.1f}",
+            f"app <= {TARGET_APP_MS:.0f}", app_ms <= TARGET_APP_MS),
+    ]
+    if floor is not None:
+        fcpu = floor.cpu("app") + floor.cpu("postgres")
+        rows += [
+            Row("b4_floor", "B4 floor: trivial Flask + Runner + 1 commit a request (completions/s)",
+                f"{floor.rate:.0f}", "-", None),
+            Row("b4_floor_cpu", "B4 floor CPU per request: app + PostgreSQL (ms)",
+                f"{floor.cpu('app'):.1f} + {floor.cpu('postgres'):.1f}", "-", None),
+            Row("b4_ratio", "B4 ratio to the floor: completions/s, CPU per request (floor / itsmflow)",
+                f"{real.rate / max(0.01, floor.rate):.2f}, {fcpu / max(0.01, app_ms + pg_ms):.2f}", "-", None),
+        ]
+    emit(rows)
     return 0
 
 

@@ -29,8 +29,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from b4_http import Stats, backends, children, cpu_busy, cpu_used, free_port, process_cpu, request, wait_ready
+from b4_http import Config, Phase, Stats, floor_env, free_port, gunicorn, make_floor_table, request, run_phase, stop
 from common import OWNER, ROOT, Row, emit, percentile, pg_reachable, pg_schema
+from cpu import Backends, CpuWindow, Usage, children, cpu_busy
 
 from engine.services import deploy, users
 from engine.services.deploy import Bundle
@@ -90,21 +91,15 @@ async def client(port: int, token: str, stats: Stats, stop_at: float, rng: rando
                 stats.completions.append((t1 - t0) * 1000)
 
 
-def snapshot(web: int, workers: list[int], url: str, schema: str) -> dict[str, dict[int, float]]:
-    return {"web": {p: process_cpu(p) for p in children(web)},
-            "workers": {p: process_cpu(p) for p in workers},
-            "postgres": {p: process_cpu(p) for p in backends(url, schema)}}
-
-
-async def load(port: int, token: str, clients: int, warmup: float, duration: float, snap: Any) -> Stats:
+async def load(port: int, token: str, clients: int, warmup: float, duration: float, window: CpuWindow) -> Stats:
     start = time.perf_counter()
     stats = Stats(window=(start + warmup, start + warmup + duration))
 
     async def measure_cpu() -> None:
         await asyncio.sleep(warmup)
-        before = await asyncio.to_thread(snap)
+        await asyncio.to_thread(window.start)
         await asyncio.sleep(duration)
-        stats.cpu = cpu_used(before, await asyncio.to_thread(snap))
+        stats.usage = await asyncio.to_thread(window.stop)
 
     rngs = [random.Random(n) for n in range(clients)]
     await asyncio.gather(measure_cpu(), *(client(port, token, stats, stats.window[1], rngs[n])
@@ -132,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--web", type=int, default=4, help="gunicorn workers")
     ap.add_argument("--timer-workers", type=int, default=2)
     ap.add_argument("--delay", type=float, default=2.0, help="seconds a timed instance waits")
+    ap.add_argument("--no-floor", action="store_true", help="skip the floor phase")
     args = ap.parse_args(argv)
     print(__doc__.split("\n\n")[0])
     ok, why = pg_reachable()
@@ -144,34 +140,50 @@ def main(argv: list[str] | None = None) -> int:
         users.seed_demo_users(db)
         deploy.deploy(db, Bundle(mixed_process(args.delay), "bench_timers.bpmn"), OWNER)
         token = users.create_token(db, "alice")
+        make_floor_table(db)
         port = free_port()
         env = {**os.environ, "ITSMFLOW_DATABASE_URL": url, "ITSMFLOW_SECRET_KEY": "bench-secret"}
-        web = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.web), "-b",
-                                f"127.0.0.1:{port}", "web.wsgi:app"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        config = Config("sync", args.web)
         workers = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--interval", "0.2"], cwd=ROOT,
                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                    for _ in range(args.timer_workers)]
-        print(f"servers: gunicorn -w {args.web}, {args.timer_workers} x itsmflow worker --interval 0.2 "
-              f"(schema {schema})")
+        backends = Backends(url, schema)
+        web = None
         try:
-            wait_ready(port, web)
+            # A worker polls (one connection each) only once it has imported everything: 10 s and more on a
+            # loaded machine. Timers due before then would fire late for reasons that are not the system's.
+            deadline = time.monotonic() + 180
+            while len(backends()) < args.timer_workers and time.monotonic() < deadline:
+                time.sleep(0.2)
+            web = gunicorn(config.args(), ["web.wsgi:app"], env, args.web, port)
+            print(f"servers: gunicorn -w {args.web}, {args.timer_workers} x itsmflow worker --interval 0.2 "
+                  f"(schema {schema})")
             print(f"method: {args.clients} closed-loop clients, {TIMED_SHARE:.0%} of instances timed "
                   f"(PT{args.delay:g}S), {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured")
             busy0, total0 = cpu_busy()
             began = datetime.now().astimezone()
-            stats = asyncio.run(load(port, token, args.clients, args.warmup, args.duration,
-                                     lambda: snapshot(web.pid, [w.pid for w in workers], url, schema)))
+            server = web
+            window_cpu = CpuWindow({"web": lambda: children(server.pid), "workers": lambda: [w.pid for w in workers],
+                                    "postgres": backends})
+            stats = asyncio.run(load(port, token, args.clients, args.warmup, args.duration, window_cpu))
             time.sleep(args.delay + 3)  # let the last timers of the window fire
             busy1, total1 = cpu_busy()
         finally:
-            for proc in [web, *workers]:
+            backends.close()
+            if web is not None:
+                stop(web)
+            for proc in workers:
                 proc.terminate()
-            for proc in [web, *workers]:
+            for proc in workers:
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        floor: Phase | None = None
+        if not args.no_floor:  # the people's requests alone, answered by the floor app (no timers fire there)
+            floor = run_phase("floor", config, url, schema, token, args, floor_env(mixed_process(args.delay),
+                                                                                   PROCESS_KEY),
+                              lambda port, token, st, stop_at: client(port, token, st, stop_at, random.Random(0)))
         window = (began + timedelta(seconds=args.warmup), began + timedelta(seconds=args.warmup + args.duration))
         delays = firing_delays(db, args.delay, window)
         with db.engine.connect() as conn:
@@ -188,9 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     p95 = percentile(lat, 95)
     late = delays or [0.0]
     steps = max(1, len(stats.latencies) + fired_in_window)
-    web_ms = 1000 * stats.cpu.get("web", 0.0) / max(1, len(stats.latencies))
-    worker_ms = 1000 * stats.cpu.get("workers", 0.0) / max(1, fired_in_window)
-    pg_ms = 1000 * stats.cpu.get("postgres", 0.0) / steps
+    usage = stats.usage
+    web_ms = usage.get("web", Usage()).per(len(stats.latencies))
+    worker_ms = usage.get("workers", Usage()).per(fired_in_window)
+    pg = usage.get("postgres", Usage())
+    pg_ms = pg.per(steps)
     busy = 100 * (busy1 - busy0) / max(1, total1 - total0)
     print(f"\nrequests in window: {len(stats.latencies):,} ({len(stats.latencies) / seconds:.1f}/s); status counts "
           f"{dict(sorted(stats.status.items()))}; 5xx (whole run) {stats.all_5xx}; failures {stats.failures or 0}")
@@ -199,9 +213,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency, all requests: p50 {percentile(lat, 50):.1f} ms, p95 {p95:.1f} ms")
     print(f"time to fire (fired - due), {len(delays)} timers due in the window: p50 {percentile(late, 50):.0f} ms, "
           f"p95 {percentile(late, 95):.0f} ms, max {max(late):.0f} ms, mean {statistics.mean(late):.0f} ms")
-    pg_text = f"{pg_ms:.1f} ms per step" if pg_ms else "not measured (no backend found by application_name)"
     print(f"CPU: gunicorn workers {web_ms:.1f} ms per request, timer workers {worker_ms:.1f} ms per timer fired "
-          f"(polling included), PostgreSQL {pg_text}; machine busy {busy:.0f}% of {os.cpu_count()} cores")
+          f"(polling included), PostgreSQL {pg_ms:.1f} ms per step ({pg.processes} backends seen, {pg.born} opened "
+          f"in the window); machine busy {busy:.0f}% of {os.cpu_count()} cores")
+    extra: list[Row] = []
+    if floor is not None:
+        floor.report()
+        ratio = rate / max(0.01, floor.rate)
+        cpu_ratio = floor.cpu("app") / max(0.01, web_ms)
+        print(f"side by side, people's requests: itsmflow {rate:.1f} completions/s, {web_ms:.1f} ms app CPU a "
+              f"request | floor {floor.rate:.1f} completions/s, {floor.cpu('app'):.1f} ms | ratio {ratio:.2f} "
+              f"(rate), {cpu_ratio:.2f} (app CPU, floor / itsmflow)")
+        extra = [Row("b9_floor", "B9 floor (people's requests, trivial Flask + Runner + 1 commit): completions/s",
+                     f"{floor.rate:.0f}", "-", None),
+                 Row("b9_ratio", "B9 ratio to the floor: completions/s, app CPU a request (floor / itsmflow)",
+                     f"{ratio:.2f}, {cpu_ratio:.2f}", "-", None)]
+    cpu_row = Row("b9_cpu", "B9 CPU: app per request + PostgreSQL per step (ms)", f"{web_ms:.1f} + {pg_ms:.1f}",
+                  "-", None)
     emit([
         Row("b9_rate", "B9 mixed: completions/s by people (8 clients, 4 web, 2 timer workers)", f"{rate:.0f}", "-",
             None),
@@ -210,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         Row("b9_fire", "B9 mixed: time to fire p50 / p95 (ms)",
             f"{percentile(late, 50):.0f} / {percentile(late, 95):.0f}", "-", None),
         Row("b9_5xx", "B9 mixed: 5xx responses (whole run)", f"{stats.all_5xx}", "0", stats.all_5xx == 0),
+        cpu_row, *extra,
     ])
     return 0
 

@@ -40,7 +40,7 @@ SCRIPTS = {
 NOT_RUN = {
     "b2": Row("b2_available_service_desk", "B2 inbox 'available' for service_desk: service p95 (ms)",
               "not run: PostgreSQL unreachable", "<= 20", None),
-    "b4": Row("b4_rate", "B4 HTTP completions/s (gunicorn -w 2, PostgreSQL)", "not run: PostgreSQL unreachable",
+    "b4": Row("b4_rate", "B4 HTTP completions/s (gunicorn, PostgreSQL)", "not run: PostgreSQL unreachable",
               ">= 150", None),
     "b7": Row("b7_available_first", "B7 inbox page available first: page with its exact total p95 (ms)",
               "not run: PostgreSQL unreachable", "<= 20", None),
