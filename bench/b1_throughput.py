@@ -4,10 +4,10 @@ Run from the repo root: ``.venv/bin/python bench/b1_throughput.py [--rounds 5] [
 
 Three runs of bench/reference.bpmn, interleaved round by round so that machine drift hits all of them alike:
 
-* **services**: ``instances.start`` then ``tasks.complete`` twice (classify, then resolve), each a committed
-  transaction on a file SQLite database (WAL, the engine's own settings): spec cache, sandboxed scripts, the
-  priority table evaluated by engine/rules, human-task projection, audit chain, lean state JSON. A client learns
-  the first task id the way the API does (the instance's open tasks); the next one comes back from ``complete``.
+* **services**: ``instances.start_view`` (what POST /instances answers) then ``tasks.complete`` twice (classify,
+  then resolve), each a committed transaction on a file SQLite database (WAL, the engine's own settings): spec
+  cache, sandboxed scripts, the priority table evaluated by engine/rules, human-task projection, audit chain, lean
+  state JSON. Each answer carries the next task's id, as the API's do.
 * **raw Spiff**: the same diagram parsed once by SpiffWorkflow's CamundaParser and run in memory with its default
   (unsandboxed) script engine; the business rule task is replaced by a script task computing the same priority
   from impact and urgency (raw Spiff has no rules engine of ours). At each wait (after start, after each human
@@ -47,7 +47,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.db.database import Database, unit_of_work
+from engine.db.database import Database
 from engine.rules import parse_dmn
 from engine.services import deploy, instances, tasks
 from engine.services.decisions import DmnFile
@@ -183,10 +183,8 @@ class Services:
         deploy_reference(db)
 
     def one(self) -> dict[str, Any]:
-        inst = instances.start(self.db, ALICE, PROCESS_KEY, {})
-        with unit_of_work(self.db) as uow:
-            first = instances.tasks_of(uow, inst)[0].id
-        result = tasks.complete(self.db, ALICE, first, CLASSIFY)
+        started = instances.start_view(self.db, ALICE, PROCESS_KEY, {})  # what POST /instances answers
+        result = tasks.complete(self.db, ALICE, started["tasks"][0]["id"], CLASSIFY)
         result = tasks.complete(self.db, BOB, result["next_tasks"][0]["id"], RESOLVE)
         assert result["instance"]["status"] == "completed", result["instance"]
         return result["instance"]["data"]
@@ -213,10 +211,9 @@ def statements_per_step(services: Services, counter: StatementCounter, n: int) -
         return result
 
     for _ in range(n):
-        inst = counted("start", instances.start, services.db, ALICE, PROCESS_KEY, {})
-        with unit_of_work(services.db) as uow:  # the client's read of its first task: not a step
-            first = instances.tasks_of(uow, inst)[0].id
-        result = counted("complete (classify)", tasks.complete, services.db, ALICE, first, CLASSIFY)
+        started = counted("start", instances.start_view, services.db, ALICE, PROCESS_KEY, {})
+        result = counted("complete (classify)", tasks.complete, services.db, ALICE, started["tasks"][0]["id"],
+                         CLASSIFY)
         counted("complete (resolve)", tasks.complete, services.db, BOB, result["next_tasks"][0]["id"], RESOLVE)
     return [(label, s / n, r / n) for label, (s, r) in totals.items()]
 
@@ -251,7 +248,7 @@ def breakdown(services: Services, n: int) -> list[tuple[str, float, float]]:
         undo.append((owner, name, original))
 
     probes = [
-        (instances, "start", "instances.start (whole call)"),
+        (instances, "start_view", "instances.start_view (whole call)"),
         (tasks, "complete", "tasks.complete (whole call)"),
         (stepping, "save_step", "stepping.save_step (whole call)"),
         (audit, "append", "  audit.append (hash-chained events)"),

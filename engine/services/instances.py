@@ -29,6 +29,17 @@ def start(db: Database, actor: Actor, process_key: str, data: dict[str, Any]) ->
     return outcome.instance
 
 
+def start_view(db: Database, actor: Actor, process_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Starts an instance and answers with it as the step wrote it, its open tasks included: no second
+    transaction to read back what the step holds (what POST /instances returns)."""
+    with unit_of_work(db) as uow:
+        outcome = start_in(uow, actor, process_key, data)
+        uow.commit()
+        result = view(uow, outcome.instance, open_tasks=outcome.open_tasks)
+    messages.deliver_pending(db, outcome.message_ids)
+    return result
+
+
 def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, Any],
              origin_key: str | None = None, via: dict[str, Any] | None = None) -> stepping.StepOutcome:
     if not isinstance(data, dict):

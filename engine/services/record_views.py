@@ -22,7 +22,7 @@ def _saved(db: Database, instance_id: int) -> dict[str, Any]:
 
 
 def started(db: Database, actor: Actor, process: str, data: dict[str, Any]) -> dict[str, Any]:
-    return _saved(db, instances.start(db, actor, process, data).id)
+    return instances.start_view(db, actor, process, data)
 
 
 def cancelled(db: Database, actor: Actor, ref: str, reason: str) -> dict[str, Any]:
