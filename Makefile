@@ -44,7 +44,7 @@ run: setup ## set up, migrate SQLite under instance/, install processes/ not yet
 	@$(MAKE) --no-print-directory instance-ready
 	@echo "itsmflow on http://$(HOST):$(PORT)  (users alice, bob, carol, dave, erin, frank, grace, heidi, ivan, stella, dora, cora, percy, admin; password demo)"
 	@.venv/bin/itsmflow worker --supervise & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
-	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - web.wsgi:app
+	  .venv/bin/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 4 --access-logfile - web.wsgi:app
 
 test: setup browser-deps ## install everything and run lint, import contracts, the type check and the whole test suite
 	.venv/bin/ruff check .

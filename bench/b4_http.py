@@ -185,11 +185,8 @@ class Config:
         return args + (["--threads", str(self.threads)] if self.worker_class == "gthread" else [])
 
     def env(self) -> dict[str, str]:
-        """A thread holds at most two units of work at once (the token check, the step): threads get a pool
-        that fits them, sync workers keep the engine's default."""
-        if self.worker_class != "gthread":
-            return {}
-        return {"ITSMFLOW_DB_POOL_SIZE": str(self.threads), "ITSMFLOW_DB_MAX_OVERFLOW": str(self.threads)}
+        """The engine's own pool settings (engine/db/database.py), as `make run` has them."""
+        return {}
 
 
 def serve(app: str, config: Config, url: str, extra_env: dict[str, str] | None = None
@@ -297,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=5.0)
-    ap.add_argument("--configs", default="sync:2",
+    ap.add_argument("--configs", default="gthread:2x4",
                     help="gunicorn settings to measure, e.g. sync:2,gthread:2x4,sync:4,gthread:4x4 (the first is "
                          "the one reported in the summary)")
     ap.add_argument("--no-floor", action="store_true", help="skip the floor phases")

@@ -160,12 +160,13 @@ def token_revoke(name: str) -> None:
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("ITSMFLOW_HOST", "127.0.0.1"))
 @click.option("--port", default=lambda: int(os.environ.get("ITSMFLOW_PORT", "5000")), type=int)
-@click.option("--workers", default=2, type=int, help="gunicorn web processes")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web app and API with gunicorn."""
+@click.option("--workers", default=2, type=int, help="gunicorn web processes (one per core)")
+@click.option("--threads", default=4, type=int, help="requests each process serves at once (gthread)")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app and API with gunicorn (gthread workers: chosen by measurement, docs/performance.md)."""
     # The interpreter running this command has gunicorn installed: no need for the venv on PATH.
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "web.wsgi:app"]
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--worker-class", "gthread",
+            "--workers", str(workers), "--threads", str(threads), "--access-logfile", "-", "web.wsgi:app"]
     os.execv(sys.executable, args)
 
 

@@ -43,10 +43,11 @@ class Database:
             engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         else:
             engine_options.setdefault("pool_pre_ping", True)
-            # Sized to the process: a sync gunicorn worker or the timer worker runs one unit of work at a time
-            # (two at most, nested), so 8 web + 8 workers hold at most 16 x 5 = 80 connections, within
-            # PostgreSQL's default max_connections of 100. Threaded callers (tests, tools) queue for a connection.
-            engine_options.setdefault("pool_size", int(os.environ.get("ITSMFLOW_DB_POOL_SIZE", "2")))
+            # Sized to the process: a gunicorn worker serves 4 requests at once (gthread, 4 threads: see
+            # docs/performance.md), the timer worker one; each holds one unit of work (two, nested, on a token
+            # cache miss). Connections open only when used: 8 web processes (at most 7 each) and 8 workers (1-2
+            # each) stay within PostgreSQL's default max_connections of 100. Beyond that, callers queue.
+            engine_options.setdefault("pool_size", int(os.environ.get("ITSMFLOW_DB_POOL_SIZE", "4")))
             engine_options.setdefault("max_overflow", int(os.environ.get("ITSMFLOW_DB_MAX_OVERFLOW", "3")))
         self.engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
