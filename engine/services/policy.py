@@ -189,7 +189,14 @@ def offered_personally(uow: UnitOfWork, actor: Actor) -> ColumnElement[bool]:
 
 
 def _team_versions(uow: UnitOfWork, staff: frozenset[str]) -> set[int]:
-    return set(declared.versions_where(uow, lambda d: d.team is not None and d.team in staff)) if staff else set()
+    """Asked up to three times by one inbox page (its rows, its tally, its requester lane): read once per unit of
+    work, which therefore sees the versions deployed when it first asked."""
+    if not staff:
+        return set()
+    memo = uow.session.info.setdefault("team_versions", {})
+    if staff not in memo:
+        memo[staff] = set(declared.versions_where(uow, lambda d: d.team is not None and d.team in staff))
+    return set(memo[staff])
 
 
 def tabs(actor: Actor) -> list[str]:
