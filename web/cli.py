@@ -336,5 +336,10 @@ from web.cli_migrate import migrate_cmd  # noqa: E402 - a command of its own mod
 
 main.add_command(migrate_cmd)
 
+from web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS  # noqa: E402 - the account acts, in their own module
+
+for _command in ACCOUNT_COMMANDS:
+    user.add_command(_command)
+
 if __name__ == "__main__":
     main()
