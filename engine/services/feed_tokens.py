@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from engine import clock
 from engine.db.cmdb import CalendarFeedToken
-from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
 from engine.db.models import User, UserRole
 from engine.errors import NotFound, Unauthenticated
 from engine.services import audit, policy
@@ -52,7 +52,7 @@ def status(db: Database, actor: Actor) -> dict[str, Any]:
 def _revoke_all(uow: UnitOfWork, user_id: int) -> int:
     result = uow.session.execute(update(CalendarFeedToken).where(
         CalendarFeedToken.user_id == user_id, CalendarFeedToken.revoked_at.is_(None)).values(revoked_at=clock.now()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def create(db: Database, actor: Actor) -> dict[str, Any]:

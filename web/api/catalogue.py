@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine import clock
 from engine.errors import BadRequest
@@ -12,7 +13,8 @@ from engine.services import calendars, catalogue, catalogue_views
 from web.api import api
 from web.api.helpers import json_body
 from web.api.openapi import OBJ, PATHS, STR, _json, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 SERVICE_BODY = _json({"id": STR, "name": STR, "description": STR, "owner_user": STR, "owner_role": STR,
                       "tier": {"type": "integer", "minimum": 1, "maximum": 4}, "donor_facing": {"type": "boolean"},
@@ -49,57 +51,57 @@ PATHS.update({
 
 @api.get("/services")
 @login_required
-def list_services():  # type: ignore[no-untyped-def]
+def list_services() -> ResponseReturnValue:
     retired = request.args.get("include_retired", "") in ("1", "true", "yes")
     return jsonify({"services": catalogue_views.services(db(), include_retired=retired)})
 
 
 @api.post("/services")
 @login_required
-def create_service():  # type: ignore[no-untyped-def]
-    return jsonify(catalogue.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def create_service() -> ResponseReturnValue:
+    return jsonify(catalogue.create(db(), actor(), json_body())), 201
 
 
 @api.get("/services/<ref>")
 @login_required
-def get_service(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(catalogue_views.service(db(), current_actor(), ref))  # type: ignore[arg-type]
+def get_service(ref: str) -> ResponseReturnValue:
+    return jsonify(catalogue_views.service(db(), actor(), ref))
 
 
 @api.patch("/services/<ref>")
 @login_required
-def update_service(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(catalogue.update(db(), current_actor(), ref, json_body()))  # type: ignore[arg-type]
+def update_service(ref: str) -> ResponseReturnValue:
+    return jsonify(catalogue.update(db(), actor(), ref, json_body()))
 
 
 @api.get("/calendars")
 @login_required
-def list_calendars():  # type: ignore[no-untyped-def]
+def list_calendars() -> ResponseReturnValue:
     return jsonify({"calendars": catalogue_views.calendar_list(db())})
 
 
 @api.post("/calendars")
 @login_required
-def create_calendar():  # type: ignore[no-untyped-def]
-    return jsonify(calendars.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def create_calendar() -> ResponseReturnValue:
+    return jsonify(calendars.create(db(), actor(), json_body())), 201
 
 
 @api.get("/calendars/<ref>")
 @login_required
-def get_calendar(ref: str):  # type: ignore[no-untyped-def]
+def get_calendar(ref: str) -> ResponseReturnValue:
     return jsonify(catalogue_views.calendar(db(), ref))
 
 
 @api.patch("/calendars/<ref>")
 @login_required
-def update_calendar(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(calendars.update(db(), current_actor(), ref, json_body()))  # type: ignore[arg-type]
+def update_calendar(ref: str) -> ResponseReturnValue:
+    return jsonify(calendars.update(db(), actor(), ref, json_body()))
 
 
 @api.delete("/calendars/<ref>")
 @login_required
-def delete_calendar(ref: str):  # type: ignore[no-untyped-def]
-    calendars.delete_calendar(db(), current_actor(), ref)  # type: ignore[arg-type]
+def delete_calendar(ref: str) -> ResponseReturnValue:
+    calendars.delete_calendar(db(), actor(), ref)
     return "", 204
 
 
@@ -120,6 +122,6 @@ def instant_arg(name: str) -> datetime:
 
 @api.get("/calendars/<ref>/open")
 @login_required
-def calendar_open(ref: str):  # type: ignore[no-untyped-def]
+def calendar_open(ref: str) -> ResponseReturnValue:
     at = instant_arg("at")
     return jsonify(catalogue_views.calendar_open(db(), ref, at))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine import clock
 from engine.errors import NotFound
@@ -14,7 +15,8 @@ from web.api import api
 from web.api.catalogue import instant_arg
 from web.api.helpers import act_required, json_body
 from web.api.openapi import PATHS, STR, _json, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 BLACKOUT_BODY = _json({"name": STR, "reason": STR, "service": STR, "starts_at": STR, "ends_at": STR})
 RANGE = "from, to: ISO 8601 instants (default: this week); service, ci: filters"
@@ -64,19 +66,19 @@ def filters() -> dict[str, str | None]:
 
 @api.get("/changes/calendar")
 @act_required("change_calendar")
-def calendar_entries():  # type: ignore[no-untyped-def]
+def calendar_entries() -> ResponseReturnValue:
     start, end = range_args()
-    items = calendar_views.entries(db(), current_actor(), start, end, **filters())  # type: ignore[arg-type]
+    items = calendar_views.entries(db(), actor(), start, end, **filters())
     return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(), "changes": items})
 
 
 @api.get("/changes/calendar.ics")
-def calendar_feed():  # type: ignore[no-untyped-def]
+def calendar_feed() -> ResponseReturnValue:
     # A calendar client sends the feed token in the URL; people and scripts may use their session or API token.
     token = request.args.get("token")
-    actor = feed_tokens.actor_for(db(), token) if token else current_actor()
+    reader = feed_tokens.actor_for(db(), token) if token else actor()
     start, end = range_args(back=30, ahead=180)
-    items = calendar_views.entries(db(), actor, start, end, **filters())  # type: ignore[arg-type]
+    items = calendar_views.entries(db(), reader, start, end, **filters())
     body = change_ical.feed(items, clock.now(), request.host_url)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": "inline; filename=changes.ics"})
@@ -88,64 +90,63 @@ def feed_url(token: str) -> str:
 
 @api.get("/changes/calendar/feed-token")
 @login_required
-def feed_token_status():  # type: ignore[no-untyped-def]
-    return jsonify(feed_tokens.status(db(), current_actor()))  # type: ignore[arg-type]
+def feed_token_status() -> ResponseReturnValue:
+    return jsonify(feed_tokens.status(db(), actor()))
 
 
 @api.post("/changes/calendar/feed-token")
 @login_required
-def create_feed_token():  # type: ignore[no-untyped-def]
-    made = feed_tokens.create(db(), current_actor())  # type: ignore[arg-type]
+def create_feed_token() -> ResponseReturnValue:
+    made = feed_tokens.create(db(), actor())
     return jsonify({**made, "url": feed_url(made["token"])}), 201
 
 
 @api.delete("/changes/calendar/feed-token")
 @login_required
-def revoke_feed_token():  # type: ignore[no-untyped-def]
-    if not feed_tokens.revoke(db(), current_actor()):  # type: ignore[arg-type]
+def revoke_feed_token() -> ResponseReturnValue:
+    if not feed_tokens.revoke(db(), actor()):
         raise NotFound("you have no feed token")
     return "", 204
 
 
 @api.get("/changes/conflicts")
 @act_required("change_calendar")
-def conflicts():  # type: ignore[no-untyped-def]
+def conflicts() -> ResponseReturnValue:
     ref = (request.args.get("ref") or "").strip()
     if ref:
         return jsonify(calendar_views.conflicts_for(db(), ref))
     start, end = range_args()
     return jsonify({"from": start.isoformat(), "to": end.isoformat(), **filters(),
-                    "changes": calendar_views.conflicts_in(db(), current_actor(), start, end,  # type: ignore[arg-type]
-                                                           **filters())})
+                    "changes": calendar_views.conflicts_in(db(), actor(), start, end, **filters())})
 
 
 @api.get("/instances/<ref>/impact")
 @login_required
-def record_impact(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(calendar_views.impact_for(db(), current_actor(), ref))  # type: ignore[arg-type]
+def record_impact(ref: str) -> ResponseReturnValue:
+    return jsonify(calendar_views.impact_for(db(), actor(), ref))
 
 
 @api.get("/blackouts")
 @login_required
-def list_blackouts():  # type: ignore[no-untyped-def]
+def list_blackouts() -> ResponseReturnValue:
     return jsonify({"blackouts": catalogue_views.blackout_list(db())})
 
 
 @api.post("/blackouts")
 @login_required
-def create_blackout():  # type: ignore[no-untyped-def]
-    return jsonify(blackouts.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def create_blackout() -> ResponseReturnValue:
+    return jsonify(blackouts.create(db(), actor(), json_body())), 201
 
 
 @api.patch("/blackouts/<int:blackout_id>")
 @login_required
-def update_blackout(blackout_id: int):  # type: ignore[no-untyped-def]
-    return jsonify(blackouts.update(db(), current_actor(), blackout_id, json_body()))  # type: ignore[arg-type]
+def update_blackout(blackout_id: int) -> ResponseReturnValue:
+    return jsonify(blackouts.update(db(), actor(), blackout_id, json_body()))
 
 
 @api.delete("/blackouts/<int:blackout_id>")
 @login_required
-def delete_blackout(blackout_id: int):  # type: ignore[no-untyped-def]
-    blackouts.delete(db(), current_actor(), blackout_id)  # type: ignore[arg-type]
+def delete_blackout(blackout_id: int) -> ResponseReturnValue:
+    blackouts.delete(db(), actor(), blackout_id)
     return "", 204
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from engine.services import catalogue_views, cmdb, cmdb_csv
 from web.api import api
 from web.api.helpers import json_body
 from web.api.openapi import PATHS, STR, _json, _op
-from web.auth import current_actor, db, login_required
+from web.api.owner_helpers import actor
+from web.auth import db, login_required
 
 IDS = {"type": "array", "items": STR}
 CI_BODY = _json({"id": STR, "name": STR, "type": {"type": "string", "enum": list(cmdb.TYPES)}, "description": STR,
@@ -40,7 +42,7 @@ PATHS.update({
 
 @api.get("/cis")
 @login_required
-def list_cis():  # type: ignore[no-untyped-def]
+def list_cis() -> ResponseReturnValue:
     retired = request.args.get("include_retired", "") in ("1", "true", "yes")
     return jsonify({"cis": catalogue_views.items(db(), service=request.args.get("service") or None,
                                                  type_=request.args.get("type") or None, include_retired=retired)})
@@ -48,38 +50,38 @@ def list_cis():  # type: ignore[no-untyped-def]
 
 @api.post("/cis")
 @login_required
-def create_ci():  # type: ignore[no-untyped-def]
-    return jsonify(cmdb.create(db(), current_actor(), json_body())), 201  # type: ignore[arg-type]
+def create_ci() -> ResponseReturnValue:
+    return jsonify(cmdb.create(db(), actor(), json_body())), 201
 
 
 @api.get("/cis/<ref>")
 @login_required
-def get_ci(ref: str):  # type: ignore[no-untyped-def]
+def get_ci(ref: str) -> ResponseReturnValue:
     return jsonify(catalogue_views.item(db(), ref))
 
 
 @api.patch("/cis/<ref>")
 @login_required
-def update_ci(ref: str):  # type: ignore[no-untyped-def]
-    return jsonify(cmdb.update(db(), current_actor(), ref, json_body()))  # type: ignore[arg-type]
+def update_ci(ref: str) -> ResponseReturnValue:
+    return jsonify(cmdb.update(db(), actor(), ref, json_body()))
 
 
 @api.delete("/cis/<ref>")
 @login_required
-def delete_ci(ref: str):  # type: ignore[no-untyped-def]
-    cmdb.delete_item(db(), current_actor(), ref)  # type: ignore[arg-type]
+def delete_ci(ref: str) -> ResponseReturnValue:
+    cmdb.delete_item(db(), actor(), ref)
     return "", 204
 
 
 @api.get("/cis/<ref>/history")
 @login_required
-def ci_history(ref: str):  # type: ignore[no-untyped-def]
+def ci_history(ref: str) -> ResponseReturnValue:
     return jsonify({"ci": ref, "events": catalogue_views.item_history(db(), ref)})
 
 
 @api.get("/cis.csv")
 @login_required
-def export_cis():  # type: ignore[no-untyped-def]
+def export_cis() -> ResponseReturnValue:
     return Response(cmdb_csv.export(db()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=configuration-items.csv"})
 
@@ -99,5 +101,5 @@ def uploaded_csv() -> bytes:
 
 @api.post("/cis.csv")
 @login_required
-def import_cis():  # type: ignore[no-untyped-def]
-    return jsonify(cmdb_csv.import_csv(db(), current_actor(), uploaded_csv()))  # type: ignore[arg-type]
+def import_cis() -> ResponseReturnValue:
+    return jsonify(cmdb_csv.import_csv(db(), actor(), uploaded_csv()))

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.services import calendar_views, feed_tokens
 from web.auth import db
@@ -41,13 +42,13 @@ def _at(day: date) -> datetime:
 
 @ui.get("/changes/calendar")
 @page("change_calendar")
-def change_calendar_page():  # type: ignore[no-untyped-def]
+def change_calendar_page() -> ResponseReturnValue:
     return _calendar(None)
 
 
 @ui.post("/changes/calendar/feed-token")
 @page("change_calendar")
-def create_feed_token():  # type: ignore[no-untyped-def]
+def create_feed_token() -> ResponseReturnValue:
     made = feed_tokens.create(db(), signed_in())
     chosen: dict[str, Any] = {k: v for k in ("service", "ci") if (v := request.args.get(k))}
     # Shown in this response only (not flashed: the session cookie is signed, not secret).
@@ -56,14 +57,14 @@ def create_feed_token():  # type: ignore[no-untyped-def]
 
 @ui.post("/changes/calendar/feed-token/revoke")
 @page("change_calendar")
-def revoke_feed_token():  # type: ignore[no-untyped-def]
+def revoke_feed_token() -> ResponseReturnValue:
     done = feed_tokens.revoke(db(), signed_in())
     flash("Your feed link is revoked: calendar apps using it get nothing now." if done else
           "You had no feed link.", "ok")
     return redirect(url_for("ui.change_calendar_page") + "#feed-token")
 
 
-def _calendar(new_feed_url: str | None):  # type: ignore[no-untyped-def]
+def _calendar(new_feed_url: str | None) -> str:
     view = request.args.get("view", "week")
     view = view if view in VIEWS else "week"
     anchor = _anchor()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.errors import DomainError
 from engine.services import blackouts, catalogue, catalogue_views, cmdb, cmdb_csv
@@ -23,19 +24,19 @@ def _refused(exc: DomainError) -> None:
 
 @ui.get("/catalogue")
 @page()
-def catalogue_home():  # type: ignore[no-untyped-def]
+def catalogue_home() -> ResponseReturnValue:
     return render_template("catalogue.html", **catalogue_views.home_page(db(), signed_in()))
 
 
 @ui.get("/catalogue/services/<ref>")
 @page()
-def service_page(ref: str):  # type: ignore[no-untyped-def]
+def service_page(ref: str) -> ResponseReturnValue:
     return render_template("service.html", **catalogue_views.service_page(db(), signed_in(), ref))
 
 
 @ui.post("/catalogue/services/<ref>")
 @page()
-def edit_service(ref: str):  # type: ignore[no-untyped-def]
+def edit_service(ref: str) -> ResponseReturnValue:
     form = request.form
     body: dict[str, Any] = {k: form[k] for k in ("name", "description", "support_calendar", "maintenance_calendar")
                             if k in form}
@@ -70,7 +71,7 @@ def _ci_body(creating: bool) -> dict[str, Any]:
 
 @ui.post("/catalogue/cis")
 @page()
-def create_ci():  # type: ignore[no-untyped-def]
+def create_ci() -> ResponseReturnValue:
     try:
         made = cmdb.create(db(), signed_in(), _ci_body(creating=True))
     except DomainError as exc:
@@ -82,13 +83,13 @@ def create_ci():  # type: ignore[no-untyped-def]
 
 @ui.get("/catalogue/cis/<ref>")
 @page()
-def ci_page(ref: str):  # type: ignore[no-untyped-def]
+def ci_page(ref: str) -> ResponseReturnValue:
     return render_template("ci.html", **catalogue_views.ci_page(db(), signed_in(), ref))
 
 
 @ui.post("/catalogue/cis/<ref>")
 @page()
-def edit_ci(ref: str):  # type: ignore[no-untyped-def]
+def edit_ci(ref: str) -> ResponseReturnValue:
     try:
         cmdb.update(db(), signed_in(), ref, _ci_body(creating=False))
     except DomainError as exc:
@@ -100,7 +101,7 @@ def edit_ci(ref: str):  # type: ignore[no-untyped-def]
 
 @ui.post("/catalogue/cis.csv")
 @page()
-def import_cis():  # type: ignore[no-untyped-def]
+def import_cis() -> ResponseReturnValue:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("Choose a CSV file to import.", "error")
@@ -117,11 +118,11 @@ def import_cis():  # type: ignore[no-untyped-def]
 
 @ui.route("/catalogue/blackouts", methods=["GET", "POST"])
 @page()
-def blackout_page():  # type: ignore[no-untyped-def]
+def blackout_page() -> ResponseReturnValue:
     actor = signed_in()
     if request.method == "POST":
-        body = {k: request.form.get(k, "") for k in ("name", "reason", "starts_at", "ends_at")}
-        body["service"] = request.form.get("service") or None  # type: ignore[assignment]
+        body: dict[str, str | None] = {k: request.form.get(k, "") for k in ("name", "reason", "starts_at", "ends_at")}
+        body["service"] = request.form.get("service") or None
         try:
             blackouts.create(db(), actor, body)
         except DomainError as exc:
@@ -134,7 +135,7 @@ def blackout_page():  # type: ignore[no-untyped-def]
 
 @ui.post("/catalogue/blackouts/<int:blackout_id>/delete")
 @page()
-def delete_blackout(blackout_id: int):  # type: ignore[no-untyped-def]
+def delete_blackout(blackout_id: int) -> ResponseReturnValue:
     try:
         blackouts.delete(db(), signed_in(), blackout_id)
     except DomainError as exc:
