@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from engine.diagram.metadata import read_processes
+from engine.diagram.xmlsafe import parse_xml
 from engine.services import users
 from tests.api.conftest import Api
 from tests.rights.conftest import do, ok, record
+from tests.support import PROCESSES
 
 STAFF = {name: roles for name, roles in users.DEMO_USERS.items() if "admin" not in roles}
 NEGATIVE = ("rolled_back", "replan")  # yes/no questions whose "yes" is the unhappy path
@@ -133,3 +136,20 @@ def test_a_change_handed_to_a_project_records_the_cab_and_sponsor_decisions(ship
     decided = {e["element_id"]: e["actor"] for e in trail if e["type"] == "task.completed"}
     assert decided["approve_project_cab"] in ("dave", "dora") and decided["approve_project_sponsor"] == "stella"
     _clean(api, tri)
+
+
+def test_every_role_the_shipped_processes_route_to_has_demo_users_enough_for_the_duties() -> None:
+    held: dict[str, list[str]] = {}
+    for name, roles in STAFF.items():
+        for role in roles:
+            held.setdefault(role, []).append(name)
+    routed: set[str] = set()
+    for bpmn in sorted(PROCESSES.glob("*/*.bpmn")):
+        for pm in read_processes(parse_xml(bpmn.read_bytes(), bpmn.name)).values():
+            routed |= {r for el in pm.elements.values() if el.is_human for r in el.roles}
+            approvers = dict(pm.properties).get("approver_roles", "")
+            routed |= {pair.split("=")[1].strip() for pair in approvers.split(",") if "=" in pair}
+    assert {"executive_sponsor", "cab", "change_manager", "problem_team", "release_manager"} <= routed
+    assert not routed - set(held), f"no demo user holds {sorted(routed - set(held))}"
+    # one may raise or assess what another must approve: the approving roles have two holders
+    assert len(held["cab"]) >= 2 and len(held["change_manager"]) >= 2
