@@ -1,7 +1,7 @@
 """The parts of issue 12's scenarios that test_scenarios.py does not reproduce as written, through the HTTP API
 and the pages against the shipped processes: the problem team's raise_fix (1), an assess that never answered the
-donor-facing question (4), a project the CAB turns down (6), a tick at triage next to a real incident (7), and
-the UI's "Request a change" (9)."""
+donor-facing question (4), a project the CAB turns down (6), a tick at triage next to a real incident (7), a
+backwards window on the schedule page (8) and the UI's "Request a change" (9)."""
 
 from __future__ import annotations
 
@@ -129,3 +129,20 @@ def test_9_the_pages_request_a_change_goes_through_triage(shipped: Api) -> None:
     assert view["process"] == "triage" and view["data"]["record_kind"] == "rfc"
     assert [t["element_id"] for t in view["tasks"]] == ["register"]
     assert not [i for i in ok(shipped.get("/instances?limit=500", "heidi"))["instances"] if i["process"] == "change"]
+
+
+def test_8_the_schedule_page_shows_a_backwards_window_on_its_field(shipped: Api) -> None:
+    api = shipped
+    key = ok(api.post("/instances", "cora", json={"process": "change", "data": {
+        "title": "VPN firmware", "service": "vpn", "description": "9.2", "requester": "ivan"}}), 201)["business_key"]
+    do(api, "erin", key, "assess", {"assessment": "valid", "estimated_hours": 2, "users_affected": 10,
+                                    "donor_facing": False})
+    client = api.client
+    token = sign_in(client, "erin")
+    page = client.post(f"/tasks/{task(api, key, 'schedule')['id']}", data={
+        "csrf_token": token, "change_window_start": "2026-12-06T10:00", "change_window_end": "2026-12-05T10:00"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    at = html.index('data-field="change_window_end"')
+    assert "on or after" in html[at:at + 1500]
+    assert task(api, key, "schedule")  # nothing moved
