@@ -136,3 +136,25 @@ def test_a_password_reset_needs_the_minimum_length_and_ends_old_credentials(api:
     reset = _trail(api)
     assert [e["type"] for e in reset] == ["admin.password_reset"]
     assert "a-long-new-secret" not in json.dumps(reset)
+
+
+def test_the_page_needs_the_admin_role_and_the_session_csrf_token(api: Api) -> None:
+    alice = Api(api.client.application.test_client(), api.db)
+    assert _sign_in_page(alice, "alice") == 302
+    assert alice.client.get("/admin/users").status_code == 403
+    assert _sign_in_page(api, "admin") == 302
+    listing = api.client.get("/admin/users").get_data(as_text=True)
+    assert 'data-username="bob"' in listing
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)  # type: ignore[union-attr]
+    forged = api.client.post("/admin/users/bob", data={"action": "deactivate", "reason": "x"})
+    assert forged.status_code == 403
+    assert api.get("/tasks", "bob").status_code == 200
+    no_reason = api.client.post("/admin/users/bob", data={"action": "deactivate", "csrf_token": csrf})
+    assert no_reason.status_code == 302 and api.get("/tasks", "bob").status_code == 200
+    selfish = api.client.post("/admin/users/admin", data={"action": "deactivate", "reason": "x", "csrf_token": csrf},
+                              follow_redirects=True)
+    assert "cannot deactivate yourself" in selfish.get_data(as_text=True)
+    done = api.client.post("/admin/users/bob", data={"action": "deactivate", "reason": "left", "csrf_token": csrf},
+                           follow_redirects=True)
+    assert "bob is deactivated" in done.get_data(as_text=True)
+    assert api.get("/tasks", "bob").status_code == 401

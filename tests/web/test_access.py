@@ -54,10 +54,11 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "notification templates": ("/notifications/templates", frozenset({"admin"})),
     "mail in": ("/mail-in", frozenset({"alice", "admin"})),
     "dead letters": ("/admin/dead-letters", frozenset({"admin"})),
+    "accounts": ("/admin/users", frozenset({"admin"})),
 }
 NAV = {"Inbox": EVERYONE, "My requests": EVERYONE, "New record": EVERYONE, "Records": EVERYONE, "Dashboard": LEADS,
        "Processes": CATALOGUE, "Audit trail": TRAIL, "Mail in": frozenset({"alice", "admin"}),
-       "Dead letters": frozenset({"admin"})}
+       "Dead letters": frozenset({"admin"}), "Accounts": frozenset({"admin"})}
 
 
 @pytest.fixture(scope="module")

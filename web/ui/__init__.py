@@ -8,6 +8,7 @@ from flask import Flask
 
 def register_ui(app: Flask) -> None:
     from web.ui import (  # noqa: F401 - they add the routes
+        accounts_page,
         auditors,
         calendar_page,
         catalogue_pages,

@@ -42,6 +42,7 @@ NAV: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("ui.trail", "Audit trail", "trail", ()),
     ("ui.held_mail", "Mail in", "mail_in", ()),
     ("ui.dead_letters_page", "Dead letters", "dead_letters", ()),
+    ("ui.accounts_page", "Accounts", "accounts", ()),
 )
 
 
