@@ -5,11 +5,10 @@ replaced token, or a person who lost the staff roles, gets 401/403."""
 from __future__ import annotations
 
 from icalendar import Calendar
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from engine.db.cmdb import CalendarFeedToken
 from engine.db.database import unit_of_work
-from engine.db.models import User, UserRole
 from tests.catalogue.conftest import CatalogueApi as Api
 from tests.catalogue.conftest import error, trail
 from tests.catalogue.test_change_calendar_api import _do, setup
@@ -87,15 +86,9 @@ def test_revoked_replaced_and_unknown_tokens_get_nothing(cat_api: Api) -> None:
 
     # Roles are read when the feed is fetched: someone who is no longer staff gets 403, a deactivated person 401.
     kept = api.post("/changes/calendar/feed-token", "dave").json["token"]
-    # (no admin API edits accounts yet: the change is made in the database, as an administrator would)
-    with unit_of_work(api.db) as uow:
-        dave = uow.session.execute(select(User).where(User.username == "dave")).scalar_one()
-        uow.session.execute(delete(UserRole).where(UserRole.user_id == dave.id))
-        uow.commit()
+    assert api.patch("/users/dave", "admin", json={"roles": [], "reason": "left the board"}).status_code == 200
     assert api.client.get(feed + kept).status_code == 403
-    with unit_of_work(api.db) as uow:
-        uow.session.execute(update(User).where(User.username == "dave").values(active=False))
-        uow.commit()
+    assert api.patch("/users/dave", "admin", json={"active": False, "reason": "left"}).status_code == 200
     assert api.client.get(feed + kept).status_code == 401
     error(api.post("/changes/calendar/feed-token", "ivan"), 403)  # requesters have no calendar to subscribe to
     error(api.post("/changes/calendar/feed-token"), 401)
