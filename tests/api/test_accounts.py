@@ -158,3 +158,15 @@ def test_the_page_needs_the_admin_role_and_the_session_csrf_token(api: Api) -> N
                            follow_redirects=True)
     assert "bob is deactivated" in done.get_data(as_text=True)
     assert api.get("/tasks", "bob").status_code == 401
+
+
+def test_a_removed_role_takes_its_work_with_it_at_the_next_request(api: Api) -> None:
+    task = api.post("/instances", "ivan", json={"process": "response", "data": {}}).json["tasks"][0]
+    assert task["roles"] == ["service_desk"]
+    assert task["id"] in [t["id"] for t in api.get("/tasks?scope=available", "alice").json["tasks"]]
+    moved = api.patch("/users/alice", "admin", json={"roles": ["resolver"], "reason": "moved to second line"})
+    assert moved.status_code == 200
+    assert api.get("/tasks?scope=available", "alice").json["tasks"] == []  # the same token, a request later
+    assert api.post(f"/tasks/{task['id']}/claim", "alice").status_code == 403
+    api.patch("/users/alice", "admin", json={"roles": ["service_desk"], "reason": "back on the desk"})
+    assert api.post(f"/tasks/{task['id']}/claim", "alice").json["assignee"] == "alice"
