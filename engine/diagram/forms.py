@@ -108,7 +108,8 @@ def _is_blank(raw: Any) -> bool:
 def validate_submission(
     fields: list[FormField], submitted: dict[str, Any], record: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Returns (typed values, errors by field id). Read-only and unknown keys are ignored, never stored.
+    """Returns (typed values, errors by field id). Read-only and unknown keys are never stored; the callers
+    (a start, a completion) refuse unknown ones by name.
 
     A field the submission leaves out keeps the record's earlier value (it is not in the values), unless it is
     required. A yes/no question left out is never silently answered: it keeps the record's earlier answer, takes

@@ -164,6 +164,11 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         values, errors = validate_submission(fields, submitted, record)
         errors.update({k: "is decided by the server from the facts; a form may not give it"
                        for k in submitted if k in decl.server_fields})
+        # A key the task's form does not declare would be dropped unseen, so whoever sent it would believe it
+        # counted (an "urgent" tick that no longer decides anything): it is refused by name instead.
+        declared_ids = {f.id for f in fields}
+        errors.update({k: f"is not a field of {task.name!r} (fields: {', '.join(sorted(declared_ids)) or 'none'})"
+                       for k in submitted if k not in declared_ids and k not in errors})
         if errors:
             raise ValidationFailed("some fields are not valid", fields=errors)
         users.check_accounts(uow, {f: values[f] for f in decl.party_fields if f in values})

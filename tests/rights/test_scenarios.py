@@ -145,6 +145,8 @@ def test_7_no_tick_makes_an_emergency(shipped: Api) -> None:
         "title": "Patch the portal", "service": "donor-portal", "description": "CVE"}}), 201)["business_key"]
     do(api, "alice", tri, "register", {"record_kind": "rfc", "summary": "Patch", "service": "donor-portal",
                                        "reporter": "ivan"})
-    do(api, "alice", tri, "assess_rfc", {"title": "Patch the portal", "estimated_hours": 1, "users_affected": 5,
-                                         "donor_facing": False, "urgent_fix": True})
-    assert record(api, tri)["change_class"] == "normal" and "urgent_fix" not in record(api, tri)
+    ticked = complete(api, "alice", tri, "assess_rfc", {"title": "Patch the portal", "estimated_hours": 1,
+                                                        "users_affected": 5, "donor_facing": False,
+                                                        "urgent_fix": True})
+    assert set(refused(ticked)["details"]["fields"]) == {"urgent_fix"}  # refused where it enters, by name
+    assert "urgent_fix" not in record(api, tri) and task(api, tri, "assess_rfc")

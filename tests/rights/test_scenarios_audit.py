@@ -61,7 +61,9 @@ def test_4_an_assess_that_leaves_the_flag_out_never_answers_it_no(shipped: Api) 
     assert "donor_facing" not in record(api, key)  # nobody has answered it yet
     left_out = complete(api, "erin", key, "assess", {"assessment": "valid", "estimated_hours": 1,
                                                      "users_affected": 5, "critical_service": False})
-    assert refused(left_out)["details"]["fields"] == {"donor_facing": "is required: answer true or false"}
+    fields = refused(left_out)["details"]["fields"]
+    assert fields["donor_facing"] == "is required: answer true or false"
+    assert set(fields) == {"donor_facing", "critical_service"}  # the old label decides nothing: it is refused
     assert "donor_facing" not in record(api, key) and task(api, key, "assess")
 
 
@@ -86,21 +88,28 @@ def test_6_a_project_the_cab_turns_down_ends_in_triage_with_the_decision_recorde
     assert [(e["actor"], e["data"]["form"]["approved"]) for e in decided] == [("dora", False)]
 
 
-def test_7_a_tick_makes_no_emergency_an_open_p1_does(shipped: Api) -> None:
+def test_7_a_tick_is_refused_an_open_p1_makes_the_emergency(shipped: Api) -> None:
     api = shipped
-    keys = {}
-    for name, incident in (("ticked", None), ("p1", _incident(api))):
+    assessed = {"title": "Patch the portal", "estimated_hours": 1, "users_affected": 5, "donor_facing": False}
+
+    def registered() -> str:
         tri = ok(api.post("/records", "ivan", json={"option": "change", "data": {
             "title": "Patch the portal", "service": "donor-portal", "description": "CVE"}}), 201)["business_key"]
         do(api, "alice", tri, "register", {"record_kind": "rfc", "summary": "Patch", "service": "donor-portal",
                                            "reporter": "ivan"})
-        facts: dict[str, Any] = {"incident": incident} if incident else {"urgent_fix": True, "emergency": True}
-        do(api, "alice", tri, "assess_rfc", {"title": "Patch the portal", "estimated_hours": 1,
-                                             "users_affected": 5, "donor_facing": False, **facts})
-        (rfc,) = _started_from(api, tri)
-        keys[name] = rfc["business_key"]
-    assert record(api, keys["ticked"])["change_class"] == "normal" and task(api, keys["ticked"], "assess")
-    assert record(api, keys["p1"])["change_class"] == "emergency" and task(api, keys["p1"], "implement_emergency")
+        return tri
+
+    ticked = registered()
+    error = refused(complete(api, "alice", ticked, "assess_rfc", {**assessed, "urgent_fix": True,
+                                                                   "emergency": True}))
+    assert set(error["details"]["fields"]) == {"urgent_fix", "emergency"}
+    assert "is not a field of" in error["details"]["fields"]["urgent_fix"]
+    assert _started_from(api, ticked) == [] and task(api, ticked, "assess_rfc")
+    p1 = registered()
+    do(api, "alice", p1, "assess_rfc", {**assessed, "incident": _incident(api)})
+    (rfc,) = _started_from(api, p1)
+    assert record(api, rfc["business_key"])["change_class"] == "emergency"
+    assert task(api, rfc["business_key"], "implement_emergency")
     # the class the triage table gave cannot be given by a form either
     tri = ok(api.post("/records", "ivan", json={"option": "change", "data": {
         "title": "Patch", "service": "donor-portal", "description": "CVE"}}), 201)["business_key"]
