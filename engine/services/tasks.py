@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from engine.services import declared, facts, impact, knowledge, messages, policy, specs, stepping, users
+from engine.services import declared, facts, impact, inbox, knowledge, messages, policy, specs, stepping, users
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
@@ -33,8 +33,10 @@ def task_summary(t: HumanTask) -> dict[str, Any]:
 
 def inbox_query(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,
                 q: str | None = None) -> Select[Any]:
-    """The open tasks of a scope (policy.task_scope) in the inbox's order, for the API and the pages alike:
-    overdue first, then by priority, then by due time, then oldest: what a service desk picks next."""
+    """The open tasks of a scope (policy.task_scope) in GET /tasks' default order (the inbox's `due` sort:
+    overdue and soonest due first, then priority, then oldest). The order is the due sort's own columns, so the
+    inbox's expression index serves it and a page stops after its rows; an "overdue first" CASE on the clock
+    matched no index and sorted every match (B2: 376 ms at 200,000 tasks)."""
     stmt = select(HumanTask).where(policy.task_scope(uow, actor, scope))
     if process:
         stmt = stmt.where(HumanTask.process_key == process)
@@ -42,9 +44,7 @@ def inbox_query(uow: UnitOfWork, actor: Actor, scope: str = "available", process
         like = f"%{q.strip()}%"
         text_match = HumanTask.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.data_json.ilike(like)))
         stmt = stmt.where(or_(HumanTask.business_key.ilike(like), HumanTask.name.ilike(like), text_match))
-    overdue = case((and_(HumanTask.due_at.is_not(None), HumanTask.due_at <= clock.now()), 0), else_=1)
-    return stmt.order_by(overdue, HumanTask.priority.is_(None), HumanTask.priority, HumanTask.due_at.is_(None),
-                         HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    return stmt.order_by(*inbox.sort_columns(uow, "due"))
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "available", process: str | None = None,

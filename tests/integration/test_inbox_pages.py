@@ -125,3 +125,16 @@ def test_bad_input_is_refused(seeded: Database) -> None:
         assert first.next_cursor is not None
         with pytest.raises(BadRequest):  # a cursor of one sort is refused by another
             inbox.page(uow, SEER, "all", sort="record", cursor=first.next_cursor)
+
+
+def test_the_service_list_has_the_api_default_order(seeded: Database) -> None:
+    """tasks.list_tasks (the reports' inbox) lists what GET /tasks' first page lists, in its default order: the
+    seeded mix has tasks with no due time but a high priority, which an "overdue, then priority" order puts first."""
+    from engine.services import tasks
+
+    with time_machine.travel(NOW, tick=False), unit_of_work(seeded) as uow:
+        for actor, tab in ((SEER, "all"), (ALICE, "available"), (BOB, "mine"), (ALICE, "todo")):
+            listed = [t.id for t in tasks.list_tasks(uow, actor, tab, limit=10)]
+            assert listed == [t.id for t in inbox.page(uow, actor, tab, limit=10).rows]
+        everything = [t.id for t in tasks.list_tasks(uow, SEER, "all", limit=50)]
+    assert everything == [t.id for t in sorted(_walk(seeded, SEER, "all", "due", 50), key=_key("due"))]
