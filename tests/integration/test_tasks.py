@@ -60,9 +60,11 @@ def test_form_values_are_validated_and_typed(db: Database) -> None:
         tasks.complete(db, ALICE, task_id, {"hours": 99})
     # A yes/no with no earlier answer and no declared default is never answered by silence.
     assert set(info.value.details["fields"]) == {"summary", "hours", "critical", "impact"}
-    result = tasks.complete(db, ALICE, task_id, {"summary": " Printer ", "hours": "4", "critical": "true",
-                                                 "due": "2026-12-31", "impact": "high", "ref": "forged",
-                                                 "unknown": "ignored"})
+    good = {"summary": " Printer ", "hours": "4", "critical": "true", "due": "2026-12-31", "impact": "high"}
+    with pytest.raises(ValidationFailed) as info:  # a key the form does not declare is refused by name
+        tasks.complete(db, ALICE, task_id, {**good, "unknown": "dropped?"})
+    assert set(info.value.details["fields"]) == {"unknown"}
+    result = tasks.complete(db, ALICE, task_id, {**good, "ref": "forged"})  # a read-only field is not written
     data = result["instance"]["data"]
     assert data["summary"] == "Printer" and data["hours"] == 4 and data["critical"] is True
     assert data["due"] == "2026-12-31" and data["impact"] == "high"
