@@ -17,11 +17,6 @@ Measured, after a warm-up, one query at a time (no concurrency):
   lookup, JSON of the 50 summaries; no network).
 p50 and p95 over the runs. Then EXPLAIN (ANALYZE, BUFFERS) of each query as the service sends it.
 Target: p95 <= 20 ms at the service.
-
-Then, unless ``--no-proposal``, the change proposed in docs/performance.md is tried in the same schema, at the
-SQL level (the captured statement run directly, shipped vs proposed): ORDER BY ``due_at NULLS LAST, priority NULLS
-LAST, created_at`` (the same order as the shipped ``due_at IS NULL, due_at, priority IS NULL, priority,
-created_at``) with a partial index ``human_task (due_at, priority, created_at) WHERE assignee IS NULL``.
 """
 
 from __future__ import annotations
@@ -133,45 +128,11 @@ def explain(db: Database, statement: str, params: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
-SHIPPED_ORDER = ("ORDER BY human_task.due_at IS NULL, human_task.due_at, human_task.priority IS NULL, "
-                 "human_task.priority, human_task.created_at")
-PROPOSED_ORDER = "ORDER BY human_task.due_at NULLS LAST, human_task.priority NULLS LAST, human_task.created_at"
-PROPOSED_INDEX = ("CREATE INDEX ix_bench_human_task_inbox ON human_task (due_at, priority, created_at) "
-                  "WHERE assignee IS NULL")
-
-
-def proposal(db: Database, captured: dict[str, tuple[str, Any]], runs: int, warmup: int) -> list[Row]:
-    """Shipped vs proposed SQL for the 'available' queries, timed the same way (raw statement, one connection)."""
-    if any(SHIPPED_ORDER not in sql for sql, _ in captured.values()):
-        print("\nproposal: skipped (the shipped ORDER BY is no longer the one this check rewrites)")
-        return []
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql(PROPOSED_INDEX)
-        conn.exec_driver_sql("ANALYZE human_task")
-        conn.commit()
-    print(f"\nPROPOSAL (not shipped): {PROPOSED_ORDER}\n  with {PROPOSED_INDEX}")
-    rows = []
-    with db.engine.connect() as conn:
-        for label, (sql, params) in captured.items():
-            new_sql = sql.replace(SHIPPED_ORDER, PROPOSED_ORDER)
-            old = timed(lambda s=sql, p=params: conn.exec_driver_sql(s, p).all(), runs, warmup)
-            new = timed(lambda s=new_sql, p=params: conn.exec_driver_sql(s, p).all(), runs, warmup)
-            same = conn.exec_driver_sql(sql, params).all() == conn.exec_driver_sql(new_sql, params).all()
-            print(f"  {label:32} SQL p95 shipped {percentile(old, 95):7.2f} ms -> proposed {percentile(new, 95):6.2f} "
-                  f"ms (same rows in the same order: {same})")
-            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE) " + new_sql, params).all()]
-            print("    " + "\n    ".join(plan[:6]))
-            rows.append(Row(f"b2_proposal_{label.split()[-1]}", f"B2 proposed index + ORDER BY, {label}: SQL p95 (ms)",
-                            f"{percentile(new, 95):.1f} (shipped {percentile(old, 95):.0f})", "-", None))
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=100, help="timed runs per query")
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--no-proposal", action="store_true", help="skip trying the proposed index")
     args = ap.parse_args(argv)
     print(__doc__.split("\n\n")[0])
     ok, why = pg_reachable()
@@ -248,17 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  (rows returned: available {n_avail}; mine for {mine_user}: {n_mine} of {mine_count})")
 
         print("\nquery plans (EXPLAIN ANALYZE of the SQL the service sends):")
-        captured = {}
         for label, call in [("'available' for service_desk", service("available", actors["service_desk"])),
                             ("'available' for release_manager", service("available", actors["release_manager"])),
                             ("'mine'", service("mine", actors["mine"]))]:
             statement, params = captured_sql(db, call)
-            captured[label] = (statement, params)
             print(f"--- {label}\n{statement}\n{params}")
             for line in explain(db, statement, params):
                 print("    " + line)
-        proposed = [] if args.no_proposal else proposal(
-            db, {k: v for k, v in captured.items() if "available" in k}, min(args.queries, 50), args.warmup)
 
         for key, (name, s, h) in results.items():
             p95 = percentile(s, 95)
@@ -266,7 +223,6 @@ def main(argv: list[str] | None = None) -> int:
                             f"<= {TARGET_P95_MS:.0f}", p95 <= TARGET_P95_MS))
             rows.append(Row(f"b2_{key}_http", f"B2 inbox {name}: HTTP p95 (ms)", f"{percentile(h, 95):.1f}", "-",
                             None))
-        rows.extend(proposed)
     emit(rows)
     return 0
 
