@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.db.database import Database, unit_of_work
-from engine.services import instances
+from engine.services import instances, messages
 from engine.services.actors import Actor
-from tests.conftest import ALICE, HEIDI, IVAN
+from tests.conftest import ADMIN, ALICE, HEIDI, IVAN
 from tests.support import do, events, open_tasks
 
 PAT = Actor("pat", frozenset({"problem_team", "requester"}))
@@ -86,3 +86,14 @@ def to_root_cause(db: Database, key: str) -> None:
 
 FIX = {"title": "Replace the failing mail relay", "permanent_fix": "new relay pair",
        "estimated_hours": 6, "users_affected": 300, "donor_facing": True}  # the change process computes the class
+
+
+def fix_root_cause(db: Database, key: str) -> None:
+    """A record the root_cause table (P1 incident) or the desk sent to root-cause analysis, addressed: root cause,
+    an RFC, the user told, the change's report posted (no change process needed), the fix reviewed."""
+    assert "analyse_root_cause" in open_ids(db, key)
+    do(db, PAT, key, "analyse_root_cause", {"root_cause": "relay firmware leaks memory"})
+    do(db, PAT, key, "raise_fix", FIX)
+    do(db, ALICE, key, "inform_user", {"user_informed_note": "permanent fix under way"})
+    messages.post(db, ADMIN, "change.implemented", {"business_key": key}, {})
+    do(db, PAT, key, "review_fix", {"fix_effective": True})

@@ -18,6 +18,7 @@ from tests.conftest import ALICE, BOB, CAROL, IVAN
 from tests.processes.response_support import (
     T0,
     confirm_and_close,
+    fix_root_cause,
     flows,
     matched_rules,
     new_record,
@@ -164,6 +165,8 @@ def test_response_target_escalates_after_it_passes_and_not_before(db: Database) 
         do(db, ALICE, key, "restore_first_line", {"resolution": "rerouted", "resolved_first_line": True})
         do(db, IVAN, key, "confirm", {"user_confirmed": True})
         do(db, ALICE, key, "assess_impact", {"material_impact": False})
+        assert open_ids(db, key) == ["analyse_root_cause", "escalate_response"]  # P1: the root_cause table binds
+        fix_root_cause(db, key)
         do(db, ALICE, key, "close", {"closure_note": "restored late"})
         assert instance(db, key)["status"] != "completed"
         assert open_ids(db, key) == ["escalate_response"]
@@ -219,5 +222,8 @@ def test_resolution_target_escalates_while_the_resolver_works(db: Database) -> N
 
         do(db, ALICE, key, "escalate_resolution", {"escalation_note": "vendor called in"})
         do(db, BOB, key, "restore", {"resolution": "vendor replaced the disk"})
-        result = confirm_and_close(db, key, material=False)
+        do(db, IVAN, key, "confirm", {"user_confirmed": True})
+        do(db, ALICE, key, "assess_impact", {"material_impact": False})
+        fix_root_cause(db, key)  # P1: a root cause before closure, whatever the desk answered
+        result = do(db, ALICE, key, "close", {"closure_note": "vendor fixed it"})
     assert result["instance"]["status"] == "completed"

@@ -68,7 +68,7 @@ def test_an_unanswered_request_goes_back_to_the_desk_then_closes_by_itself(db: D
 
 def test_the_desk_records_the_answer_it_chased(db: Database) -> None:
     with time_machine.travel(T0, tick=False) as clock:
-        key = new_record(db, impact="high", urgency="high")  # P1: chased after a day
+        key = new_record(db, impact="high", urgency="medium")  # P2: chased after a day
         do(db, ALICE, key, "restore_first_line", {"resolution": "failed over", "resolved_first_line": True})
         assert matched_rules(db, key, "set_confirmation") == [["confirmation_urgent_incident"]]
         _fire(clock, db, timedelta(days=1) + MINUTE)

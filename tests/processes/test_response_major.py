@@ -13,7 +13,7 @@ from engine.db.database import Database, unit_of_work
 from engine.services import conversation, instances, notifications, timers
 from engine.services.actors import Actor
 from tests.conftest import ALICE, BOB, CAROL, IVAN
-from tests.processes.response_support import RECORD, T0, flows, matched_rules, open_ids, started_from
+from tests.processes.response_support import RECORD, T0, fix_root_cause, flows, matched_rules, open_ids, started_from
 from tests.support import deploy_process, do, events, instance, task_for
 
 MAJOR = [f"flow_{f}" for f in ("sla_major", "classify_gateway", "major", "assign_restore_major", "major_update",
@@ -72,6 +72,7 @@ def test_a_p1_affecting_many_users_runs_as_a_major_incident_until_its_review(db:
 
         do(db, IVAN, key, "confirm", {"user_confirmed": True})
         do(db, ALICE, key, "assess_impact", {"material_impact": False})
+        fix_root_cause(db, key)  # a P1: the root_cause table sends it to root-cause analysis first
         assert open_ids(db, key) == ["post_incident_review"]  # no closure before the review
         assert task_for(db, key, "post_incident_review")["assignee"] == "bob"
         do(db, BOB, key, "post_incident_review", {"pir_summary": "Relay failed at 9:00, restored 10:05",
@@ -97,7 +98,7 @@ def test_the_service_desk_declares_a_major_incident_itself(db: Database) -> None
 
 
 def test_an_ordinary_incident_is_not_major_and_closes_without_a_review(db: Database) -> None:
-    key = _record(db, users_affected=3)
+    key = _record(db, users_affected=3, urgency="medium")  # a P2: no root cause required either
     assert instance(db, key)["data"]["major_incident"] is False
     assert matched_rules(db, key, "classify_major") == [["major_not"]]
     assert open_ids(db, key) == ["restore_first_line"]

@@ -1,9 +1,6 @@
 """Each deviation kind of issue 12 injected the way a bypass would really happen, through the HTTP API: a process
 owner deploys a tailored table or diagram that lacks the control, or an administrator edits a record's data. A
-record run that way is named by GET /audit/conformance with that kind; a record run cleanly is not.
-
-(high_priority_closed_without_root_cause is injected in test_scenarios.test_5 on the shipped response diagram,
-which lets it through.)"""
+record run that way is named by GET /audit/conformance with that kind; a record run cleanly is not."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from engine.db.database import Database
 from engine.services import users
 from tests.api.conftest import Api
 from tests.rights.conftest import do, ok, record, task
-from tests.rights.test_scenarios import _change, _conformance, _incident
+from tests.rights.test_scenarios import _change, _conformance, _incident, root_cause_addressed
 from tests.support import PROCESSES
 
 WINDOW = {"change_window_start": "2026-12-05", "change_window_end": "2026-12-06"}
@@ -32,6 +29,12 @@ def _tailored_change(api: Api, edit: Any) -> None:
     bpmn = edit((PROCESSES / "change" / "change.bpmn").read_text())
     upload = {"bpmn": (io.BytesIO(bpmn.encode()), "change.bpmn")}
     ok(api.post("/processes/change/versions", "grace", data=upload, content_type="multipart/form-data"), 201)
+
+
+def _tailored_response(api: Api, edit: Any) -> None:
+    bpmn = edit((PROCESSES / "response" / "response.bpmn").read_text())
+    upload = {"bpmn": (io.BytesIO(bpmn.encode()), "response.bpmn")}
+    ok(api.post("/processes/response/versions", "grace", data=upload, content_type="multipart/form-data"), 201)
 
 
 def _emergency(api: Api, key: str, review: bool = True) -> None:
@@ -192,4 +195,34 @@ def test_approval_skipped_under_a_tailored_diagram_that_pre_approves_the_it_mana
     found = _conformance(api, bypass)
     assert list(found) == ["approval_skipped"]
     assert found["approval_skipped"][0]["details"]["approver"] == "it_manager"
+    assert _conformance(api, clean) == {}
+
+
+def _p1_judged_immaterial(api: Api) -> str:
+    key = _incident(api)
+    do(api, "alice", key, "restore_first_line", {"resolution": "restarted", "resolved_first_line": True})
+    do(api, "ivan", key, "confirm", {"user_confirmed": True})
+    do(api, "alice", key, "assess_impact", {"material_impact": False})
+    return key
+
+
+def test_high_priority_closed_without_root_cause_under_a_tailored_diagram(shipped: Api) -> None:
+    api = shipped
+    clean = _p1_judged_immaterial(api)
+    root_cause_addressed(api, clean)
+    do(api, "alice", clean, "close", {"closure_note": "fixed for good"})
+
+    def only_the_desk_decides(bpmn: str) -> str:
+        edited = bpmn.replace("material_impact == True or root_cause_required == True", "material_impact == True")
+        assert edited != bpmn
+        return edited
+
+    _tailored_response(api, only_the_desk_decides)
+    bypass = _p1_judged_immaterial(api)
+    assert record(api, bypass)["root_cause_required"] is True  # the table still requires it
+    do(api, "alice", bypass, "close", {"closure_note": "fine now"})  # but the diagram let it close
+    assert ok(api.get(f"/instances/{bypass}", "heidi"))["status"] == "completed"
+    found = _conformance(api, bypass)
+    assert list(found) == ["high_priority_closed_without_root_cause"]
+    assert "root_cause is not given" in found["high_priority_closed_without_root_cause"][0]["message"]
     assert _conformance(api, clean) == {}

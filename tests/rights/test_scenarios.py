@@ -105,17 +105,32 @@ def test_4_an_omitted_flag_keeps_its_value(shipped: Api) -> None:
     assert record(api, key)["approver"] == "executive_sponsor"
 
 
-def test_5_a_p1_closed_without_root_cause_is_named_by_conformance(shipped: Api) -> None:
+def root_cause_addressed(api: Api, key: str) -> None:
+    """The problem team finds the root cause and raises the fix; the change reports it implemented; reviewed."""
+    do(api, "percy", key, "analyse_root_cause", {"root_cause": "the portal's session store filled up"})
+    do(api, "percy", key, "raise_fix", {"title": "Bound the session store", "permanent_fix": "expiry",
+                                        "estimated_hours": 2, "users_affected": 10, "donor_facing": False})
+    do(api, "alice", key, "inform_user", {"user_informed_note": "permanent fix planned"})
+    ok(api.post("/messages", "admin", json={"name": "change.implemented", "correlation": {"business_key": key},
+                                            "data": {}}), 202)
+    do(api, "percy", key, "review_fix", {"fix_effective": True})
+
+
+def test_5_a_p1_goes_to_root_cause_analysis_whatever_the_desk_answers(shipped: Api) -> None:
     api = shipped
     key = _incident(api)
     assert record(api, key)["priority"] == "P1"
     do(api, "alice", key, "restore_first_line", {"resolution": "restarted", "resolved_first_line": True})
     do(api, "ivan", key, "confirm", {"user_confirmed": True})
-    do(api, "alice", key, "assess_impact", {"material_impact": False})
-    do(api, "alice", key, "close", {"closure_note": "fine now"})
-    found = _conformance(api, key)
-    assert list(found) == ["high_priority_closed_without_root_cause"]
-    assert "root_cause is not given" in found["high_priority_closed_without_root_cause"][0]["message"]
+    said = complete(api, "alice", key, "assess_impact", {"material_impact": False, "root_cause_required": False})
+    assert set(refused(said)["details"]["fields"]) == {"root_cause_required"}  # the table decides it, no form
+    do(api, "alice", key, "assess_impact", {"material_impact": False, "impact_note": "back within the hour"})
+    assert record(api, key)["root_cause_required"] is True
+    assert [t["element_id"] for t in ok(api.get(f"/instances/{key}", "heidi"))["tasks"]] == ["analyse_root_cause"]
+    root_cause_addressed(api, key)
+    do(api, "alice", key, "close", {"closure_note": "fixed for good"})
+    assert ok(api.get(f"/instances/{key}", "heidi"))["status"] == "completed"
+    assert _conformance(api, key) == {}
 
 
 def _triaged(api: Api, **facts: Any) -> str:
