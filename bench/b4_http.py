@@ -94,21 +94,27 @@ async def request(port: int, method: str, path: str, token: str, body: dict[str,
         return status, None
 
 
+async def timed_request(port: int, token: str, stats: Stats, method: str, path: str,
+                        body: dict[str, Any]) -> tuple[int, Any, float]:
+    """One request, counted in `stats` when it ends inside the measured window: (status, answer, end time)."""
+    t0 = time.perf_counter()
+    try:
+        status, answer = await request(port, method, path, token, body)
+    except (OSError, ValueError, IndexError) as exc:
+        status, answer = -1, None
+        stats.failures[type(exc).__name__] = stats.failures.get(type(exc).__name__, 0) + 1
+    t1 = time.perf_counter()
+    if status >= 500:
+        stats.all_5xx += 1
+    if stats.inside(t1):
+        stats.latencies.append((t1 - t0) * 1000)
+        stats.status[status] = stats.status.get(status, 0) + 1
+    return status, answer, t1
+
+
 async def client(port: int, token: str, stats: Stats, stop_at: float) -> None:
     async def timed(method: str, path: str, body: dict[str, Any]) -> tuple[int, Any, float]:
-        t0 = time.perf_counter()
-        try:
-            status, answer = await request(port, method, path, token, body)
-        except (OSError, ValueError, IndexError) as exc:
-            status, answer = -1, None
-            stats.failures[type(exc).__name__] = stats.failures.get(type(exc).__name__, 0) + 1
-        t1 = time.perf_counter()
-        if status >= 500:
-            stats.all_5xx += 1
-        if stats.inside(t1):
-            stats.latencies.append((t1 - t0) * 1000)
-            stats.status[status] = stats.status.get(status, 0) + 1
-        return status, answer, t1
+        return await timed_request(port, token, stats, method, path, body)
 
     while time.perf_counter() < stop_at:
         status, inst, _ = await timed("POST", "/api/v1/instances", {"process": PROCESS_KEY, "data": {}})

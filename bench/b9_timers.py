@@ -29,7 +29,18 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from b4_http import Config, Phase, Stats, floor_env, free_port, gunicorn, make_floor_table, request, run_phase, stop
+from b4_http import (
+    Config,
+    Phase,
+    Stats,
+    floor_env,
+    free_port,
+    gunicorn,
+    make_floor_table,
+    run_phase,
+    stop,
+    timed_request,
+)
 from common import OWNER, ROOT, Row, emit, percentile, pg_reachable, pg_schema
 from cpu import Backends, CpuWindow, Usage, children, cpu_busy
 
@@ -64,19 +75,7 @@ def mixed_process(delay: float) -> bytes:
 
 async def client(port: int, token: str, stats: Stats, stop_at: float, rng: random.Random) -> None:
     async def timed(method: str, path: str, body: dict[str, Any]) -> tuple[int, Any, float]:
-        t0 = time.perf_counter()
-        try:
-            status, answer = await request(port, method, path, token, body)
-        except (OSError, ValueError, IndexError) as exc:
-            status, answer = -1, None
-            stats.failures[type(exc).__name__] = stats.failures.get(type(exc).__name__, 0) + 1
-        t1 = time.perf_counter()
-        if status >= 500:
-            stats.all_5xx += 1
-        if stats.inside(t1):
-            stats.latencies.append((t1 - t0) * 1000)
-            stats.status[status] = stats.status.get(status, 0) + 1
-        return status, answer, t1
+        return await timed_request(port, token, stats, method, path, body)
 
     while time.perf_counter() < stop_at:
         data = {"timed": rng.random() < TIMED_SHARE}
