@@ -46,10 +46,15 @@ class Api:
         return self.call("PATCH", path, user, **kw)
 
 
-@pytest.fixture
-def api(db: Database) -> Iterator[Api]:
+def api_on(db: Database) -> Api:
+    """The API over `db` with the demo users and the response process, errors through the real handlers."""
     users.seed_demo_users(db)
     deploy_process(db, "response")
     app = create_app(Settings(database_url=db.url, secret_key="test-secret"), db=db)
-    app.testing = False  # errors go through the real handlers
-    yield Api(app.test_client(), db)
+    app.testing = False
+    return Api(app.test_client(), db)
+
+
+@pytest.fixture
+def api(db: Database) -> Iterator[Api]:
+    yield api_on(db)

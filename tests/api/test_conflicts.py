@@ -15,11 +15,8 @@ from engine import clock
 from engine.db.database import Database
 from engine.db.models import ProcessDraft
 from engine.services import users
-from tests.api.conftest import Api
+from tests.api.conftest import Api, api_on
 from tests.lifecycle.test_lifecycle_api import RESPONSE, bpmn
-from tests.support import deploy_process
-from web import create_app
-from web.config import Settings
 
 
 def test_one_incident_named_twice_is_linked_once(api: Api) -> None:
@@ -38,11 +35,7 @@ def test_one_incident_named_twice_is_linked_once(api: Api) -> None:
 
 @pytest.fixture
 def pg_api(pg_db: Database) -> Iterator[Api]:
-    users.seed_demo_users(pg_db)
-    deploy_process(pg_db, "response")
-    app = create_app(Settings(database_url=pg_db.url, secret_key="test-secret"), db=pg_db)
-    app.testing = False  # errors go through the real handlers
-    yield Api(app.test_client(), pg_db)
+    yield api_on(pg_db)
 
 
 def test_a_draft_saved_twice_at_once_is_a_conflict_not_a_500(pg_api: Api) -> None:
