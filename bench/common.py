@@ -107,12 +107,15 @@ def spread(values: Sequence[float], unit: str, digits: int = 1) -> str:
 
 # --- statements and round trips ---------------------------------------------------------------------------
 class StatementCounter:
-    """Counts what an engine sends, through SQLAlchemy's events: statements (every cursor execute, BEGIN
-    included, an executemany counted once) and round trips (statements plus COMMIT/ROLLBACK, each one call
-    to the driver and, on PostgreSQL, one exchange with the server)."""
+    """Counts what an engine sends: statements (every cursor execute, BEGIN included, an executemany counted
+    once) and round trips (statements plus COMMIT/ROLLBACK, each one call to the driver and, on PostgreSQL, one
+    exchange with the server). SQLAlchemy's events see what goes through SQLAlchemy; statements run on the
+    driver's own cursor (engine/db/driver.py) are counted where they start."""
 
     def __init__(self, engine: Any) -> None:
         from sqlalchemy import event
+
+        from engine.db import driver
 
         self.statements = 0
         self.ends = 0
@@ -121,6 +124,16 @@ class StatementCounter:
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
+        for name in ("_run", "execute_many"):
+            original = getattr(driver.Prepared, name)
+
+            def counted(prepared: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                self.statements += 1
+                if self.keep_texts:
+                    self.texts.append("driver: " + " ".join(str(prepared.statement).split())[:82])
+                return _original(prepared, *args, **kwargs)
+
+            setattr(driver.Prepared, name, counted)
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.statements += 1

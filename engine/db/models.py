@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -218,6 +219,39 @@ class RecordParty(Base):
     username: Mapped[str] = mapped_column(String(80), primary_key=True)
     relation: Mapped[str] = mapped_column(String(20), primary_key=True)  # starter / requester / reporter
     case_key: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class TaskRow(Protocol):
+    """What services read of an open task, whether a HumanTask or the plain row a step read on the driver."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def instance_id(self) -> int: ...
+    @property
+    def process_key(self) -> str: ...
+    @property
+    def process_version_id(self) -> int: ...
+    @property
+    def business_key(self) -> str: ...
+    @property
+    def element_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def lane(self) -> str | None: ...
+    @property
+    def roles_json(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def approval(self) -> bool: ...
+    @property
+    def priority(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime | None: ...
 
 
 class TaskCandidate(Base):

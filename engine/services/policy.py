@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.orm import aliased
 
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, ProcessInstance, RecordParty
+from engine.db.models import HumanTask, ProcessInstance, RecordParty, TaskRow
 from engine.diagram.declarations import Declarations
 from engine.errors import BadRequest, NotAllowed
 from engine.services import declared, duties, parties
@@ -243,7 +243,7 @@ def check_see_task(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
         raise NotAllowed("this task is for someone else")
 
 
-def is_offered(uow: UnitOfWork, actor: Actor, task: HumanTask) -> bool:
+def is_offered(uow: UnitOfWork, actor: Actor, task: TaskRow) -> bool:
     if task.assignee is not None:
         return False
     # The task row carries its candidate roles (written with its task_candidate rows): a staff role among them
@@ -271,7 +271,7 @@ def may_unclaim(actor: Actor, task: HumanTask) -> bool:
     return task.assignee is not None and (task.assignee == actor.username or actor.has("admin"))
 
 
-def check_complete(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+def check_complete(uow: UnitOfWork, actor: Actor, task: TaskRow) -> None:
     if task.assignee is not None and task.assignee != actor.username:
         raise NotAllowed(f"task is claimed by {task.assignee}")
     if task.assignee is None and not is_offered(uow, actor, task):
@@ -280,7 +280,7 @@ def check_complete(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
         check_separation_of_duties(uow, actor, task)
 
 
-def check_separation_of_duties(uow: UnitOfWork, actor: Actor, task: HumanTask) -> None:
+def check_separation_of_duties(uow: UnitOfWork, actor: Actor, task: TaskRow) -> None:
     """At the completion of every approval: the process's separation-of-duties table (engine/services/duties.py)
     decides, for each relation the person has to the record (requester, assessor, implementer, setter of routing
     facts), whether they may approve. Relations are the person's: holding two roles is no way around them."""

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import HumanTask, ProcessInstance, TaskCandidate, table_of
 from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
@@ -24,13 +25,13 @@ TIMER_KINDS = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDate
                "CycleTimerEventDefinition")
 TASKS = table_of(HumanTask)
 CANDIDATES = table_of(TaskCandidate)
-# Built once: on SQLite building a statement costs more than running it, and these run on every step.
-_OPEN = select(TASKS).where(TASKS.c.instance_id == bindparam("instance"))
-_DROP = delete(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
-_RESCHEDULE = (update(TASKS).where(TASKS.c.id == bindparam("task"))
-               .values(due_at=bindparam("due"), priority=bindparam("prio")))
-_ADD_TASKS = insert(TASKS)
-_ADD_CANDIDATES = insert(CANDIDATES)
+# Run on the driver's cursor (engine/db/driver.py): these run on every step.
+OPEN = Prepared(select(TASKS).where(TASKS.c.instance_id == bindparam("instance")))
+_DROP = Prepared(delete(TASKS).where(TASKS.c.id == bindparam("task")))
+_RESCHEDULE = Prepared(update(TASKS).where(TASKS.c.id == bindparam("task"))
+                       .values(due_at=bindparam("due"), priority=bindparam("prio")))
+_ADD_TASKS = Prepared(insert(TASKS).values({c.key: bindparam(c.key) for c in TASKS.c}))
+_ADD_CANDIDATES = Prepared(insert(CANDIDATES).values({c.key: bindparam(c.key) for c in CANDIDATES.c}))
 
 
 @dataclass
@@ -50,17 +51,16 @@ def parse_due(value: Any) -> datetime | None:
 
 def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVersion, waiting: list[Any],
          data: dict[str, Any], actor: str, trail: list[NewEvent], now: datetime,
-         priority_field: str | None, new: bool = False) -> Synced:
+         priority_field: str | None, new: bool = False, open_before: dict[str, OpenTask] | None = None) -> Synced:
     """Reads the instance's open tasks once, then deletes the gone (their candidates go by cascade), updates
     only rows whose due time or priority moved, and inserts the new ones: each one statement at most.
-    new: the instance was inserted by this step, so it has no rows to read yet."""
-    session = uow.session
-    existing = {} if new else {row.id: OpenTask(**row._asdict())
-                               for row in session.execute(_OPEN, {"instance": inst.id})}
+    new: the instance was inserted by this step, so it has no rows to read yet; open_before: the open tasks as
+    the caller read them under the instance's lock (not read again)."""
+    existing = {} if new else open_tasks(uow, inst.id) if open_before is None else open_before
     by_id = {t.task_id: t for t in ready}
     gone = [tid for tid in existing if tid not in by_id]
     if gone:
-        session.execute(_DROP, {"ids": gone})
+        _DROP.execute_many(uow, [{"task": tid} for tid in gone])
         completed_ids = {e.data.get("task_id") for e in trail if e.type == "task.completed"}
         for tid in gone:
             if tid not in completed_ids:
@@ -85,7 +85,7 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
             # A non-interrupting SLA timer that fired leaves the task open and late: it keeps its due time.
             due = due_by_element.get(rt.element_id, row.due_at)
             if due != row.due_at or priority != row.priority:
-                session.execute(_RESCHEDULE, {"task": tid, "due": due, "prio": priority})
+                _RESCHEDULE.execute(uow, {"task": tid, "due": due, "prio": priority})
                 row.due_at, row.priority = due, priority
             result.open.append(row)
             continue
@@ -109,26 +109,36 @@ def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVer
         task = HumanTask(**values)
         result.created.append(task)
         result.open.append(task)
-    if new_rows:
-        session.execute(_ADD_TASKS, new_rows)
-    if candidates:
-        session.execute(_ADD_CANDIDATES, candidates)
+    _ADD_TASKS.execute_many(uow, new_rows)
+    _ADD_CANDIDATES.execute_many(uow, candidates)
     result.open.sort(key=lambda t: t.created_at)
     return result
 
 
-class OpenTask:
-    """An open task as the step read it: the columns of human_task as attributes (what task_summary reads)."""
+def open_tasks(uow: UnitOfWork, instance_id: int) -> dict[str, OpenTask]:
+    """The instance's open tasks by id, as plain rows."""
+    found = (OpenTask(**values) for values in OPEN.mappings(uow, {"instance": instance_id}))
+    return {task.id: task for task in found}
 
-    # The columns the step itself reads; the others are there for task_summary.
+
+@dataclass(slots=True)
+class OpenTask:
+    """An open task as the step read it: the columns of human_task (a TaskRow, what policy and task_summary read)."""
+
+    id: str
+    instance_id: int
+    process_key: str
+    process_version_id: int
+    business_key: str
     element_id: str
     name: str
+    lane: str | None
+    roles_json: str
+    assignee: str | None
+    approval: bool
     priority: str | None
     created_at: datetime
     due_at: datetime | None
-
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
 
 
 def flow_between(lv: LoadedVersion, source: str | None, target: str) -> str | None:

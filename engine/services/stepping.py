@@ -12,7 +12,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
-from engine.db.database import UnitOfWork, rowcount
+from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance, table_of
 from engine.errors import Conflict
 from engine.services import audit, declared, external_sync, notify, parties, record_index, specs, step_tasks
@@ -65,14 +66,16 @@ def lock_instance_of_task(uow: UnitOfWork, task_id: str) -> ProcessInstance | No
 
 def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.LoadedVersion, log: StepLog,
               actor: str, events: list[NewEvent], seen_revision: int | None, *, final_status: str | None = None,
-              not_before: datetime | None = None) -> StepOutcome:
+              not_before: datetime | None = None, open_before: dict[str, step_tasks.OpenTask] | None = None
+              ) -> StepOutcome:
     """Persists the step; `events` are the caller's own audit events, written first.
 
     A new instance (not yet flushed: no id) is inserted here with its first state. The step costs a fixed
     number of statements: the instance's INSERT or one versioned UPDATE, one read of its open tasks, one
     statement each for removed tasks, new tasks and their candidates, parties, subscriptions and the audit
     rows - each only when there is something to write. final_status ends the instance (cancel); not_before
-    keeps a wake-up from being earlier than that."""
+    keeps a wake-up from being earlier than that; open_before: the instance's open tasks when the caller read
+    them under the instance's lock (then they are not read again)."""
     meta, now = lv.meta, clock.now()
     trail = list(events)
     by_task = {e.data.get("task_id"): e for e in trail if e.type == "task.completed"}
@@ -131,7 +134,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         _update_instance(uow, inst, fields, seen_revision)
 
     decl = declared.of_version(uow, inst.process_version_id)
-    synced = step_tasks.sync(uow, inst, ready, lv, waiting, data, actor, trail, now, decl.priority_field, new)
+    synced = step_tasks.sync(uow, inst, ready, lv, waiting, data, actor, trail, now, decl.priority_field, new,
+                             open_before)
     if lv.catches_messages:
         _sync_subscriptions(uow, inst, waiting)
     external_sync.sync(uow, inst, runner, lv, actor, trail, now)
@@ -146,7 +150,8 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
 
 
 _INSTANCES = table_of(ProcessInstance)
-_INSERT = insert(_INSTANCES).returning(_INSTANCES.c.id)
+_INSERT = Prepared(insert(_INSTANCES).values({c.key: bindparam(c.key) for c in _INSTANCES.c if c.key != "id"})
+                   .returning(_INSTANCES.c.id))
 
 
 def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, Any], trail: list[NewEvent]) -> None:
@@ -155,7 +160,7 @@ def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
     for name, value in fields.items():
         setattr(inst, name, value)
     row = {c.key: getattr(inst, c.key) for c in _INSTANCES.c if c.key != "id"}
-    inst.id = uow.session.execute(_INSERT, row).scalar_one()
+    inst.id = _INSERT.scalar(uow, row)
     for name, value in row.items():  # set even the None ones: an attribute never set would be loaded again
         setattr(inst, name, value)
     make_transient_to_detached(inst)
@@ -167,14 +172,14 @@ def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
 
 # Scheduling only: a changed wake-up time alone (a timer looked at too early) is not a new revision.
 _SCHEDULE = frozenset({"next_wakeup_at"})
-_updates: dict[tuple[str, ...], Any] = {}
+_updates: dict[tuple[str, ...], Prepared] = {}
 
 
-def _update_statement(columns: tuple[str, ...]) -> Any:
+def _update_statement(columns: tuple[str, ...]) -> Prepared:
     """The versioned UPDATE of these columns, built once per set of columns (a handful occur)."""
     stmt = _updates.get(columns)
     if stmt is None:
-        stmt = _updates[columns] = (
+        stmt = _updates[columns] = Prepared(
             update(_INSTANCES).where(_INSTANCES.c.id == bindparam("_id"), _INSTANCES.c.revision == bindparam("_seen"))
             .values({name: bindparam(f"v_{name}") for name in columns}))
     return stmt
@@ -192,8 +197,8 @@ def _update_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, A
     if bump:
         values["revision"] = seen + 1
     params = {f"v_{name}": value for name, value in values.items()}
-    result = uow.session.execute(_update_statement(tuple(sorted(values))), {"_id": inst.id, "_seen": seen, **params})
-    if rowcount(result) != 1:
+    matched = _update_statement(tuple(sorted(values))).execute(uow, {"_id": inst.id, "_seen": seen, **params})
+    if matched != 1:
         raise Conflict(f"instance {inst.business_key} was changed by someone else; reload and try again",
                        instance=inst.business_key)
     for name, value in values.items():  # the object now matches the row without another flush

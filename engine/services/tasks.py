@@ -5,23 +5,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import Select, or_, select, update
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
-from engine.db.models import HumanTask, ProcessInstance
+from engine.db.models import HumanTask, ProcessInstance, TaskRow
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from engine.services import declared, facts, impact, inbox, knowledge, messages, policy, specs, stepping, users
+from engine.services import (
+    declared,
+    facts,
+    impact,
+    inbox,
+    knowledge,
+    messages,
+    policy,
+    specs,
+    step_tasks,
+    stepping,
+    users,
+)
 from engine.services.actors import Actor
 from engine.services.audit import SECRET_MASK, NewEvent
 
 SCOPES = policy.TABS
-# Built once (a completion runs it): a prebuilt ORM select costs a third of session.get's primary-key load.
-_TASK = select(HumanTask).where(HumanTask.id == bindparam("id"))
 
 
-def task_summary(t: HumanTask) -> dict[str, Any]:
+def task_summary(t: TaskRow) -> dict[str, Any]:
     return {
         "id": t.id, "instance_id": t.instance_id, "business_key": t.business_key, "process": t.process_key,
         "element_id": t.element_id, "name": t.name, "lane": t.lane, "roles": json.loads(t.roles_json),
@@ -150,7 +160,8 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         # The instance is locked first (found through the task) and the task read after: a claim or completion
         # committed while we waited for the lock is what the checks below see, with one read of the task.
         inst = stepping.lock_instance_of_task(uow, task_id)
-        task = None if inst is None else uow.session.execute(_TASK, {"id": task_id}).scalar_one_or_none()
+        open_before = {} if inst is None else step_tasks.open_tasks(uow, inst.id)  # the step's sync reuses them
+        task = open_before.get(task_id)
         if inst is None or task is None:
             # Task ids are random: a completion for one that is gone is almost always a second click or a
             # colleague who was faster, so this is the "no longer ready" conflict, not a plain 404.
@@ -185,7 +196,7 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
                            {"task_id": task_id, "form": shown, "approval": task.approval,
                             "roles": json.loads(task.roles_json), "actor_roles": sorted(actor.roles)}),
                   *applied.events(actor.username, inst.id, task.element_id, task.name)]
-        outcome = stepping.save_step(uow, inst, runner, lv, log, actor.username, events, seen)
+        outcome = stepping.save_step(uow, inst, runner, lv, log, actor.username, events, seen, open_before=open_before)
         uow.commit()
         from engine.services.instances import view
 
