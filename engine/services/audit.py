@@ -16,25 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import (
-    AuditChain,
-    AuditCheckpoint,
-    AuditEvent,
-    AuditHead,
-    HumanTask,
-    ProcessVersion,
-    table_of,
-)
-from engine.services import audit_chains
+from engine.db.driver import Prepared
+from engine.db.models import AuditChain, AuditCheckpoint, AuditEvent, AuditHead, HumanTask, table_of
+from engine.services import audit_chains, audit_secrets
+from engine.services.audit_secrets import SECRET_MASK as SECRET_MASK
+from engine.services.audit_secrets import mask_secrets as mask_secrets
+from engine.services.audit_secrets import secret_names as secret_names
 
 GENESIS = "0" * 64
-SECRET_MASK = "********"
 CHECKPOINT_ENV = "ITSMFLOW_AUDIT_CHECKPOINT_FILE"
 DEFAULT_CHECKPOINT_FILE = Path(__file__).resolve().parents[2] / "instance" / "audit-checkpoints.log"
 _PENDING = "itsmflow.audit.pending_checkpoints"
@@ -51,22 +46,29 @@ class NewEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# One encoder, built once: json.dumps with options builds a new one on every call.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _canonical(value)
 
 
 def at_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _body_keys(seq: int, at: str, actor: str, type_: str, instance_id: int | None, element_id: str | None,
+               element_name: str | None, data_json: str) -> dict[str, Any]:
+    return {"seq": seq, "at": at, "actor": actor, "type": type_, "instance_id": instance_id,
+            "element_id": element_id, "element_name": element_name, "data": data_json}
+
+
 def event_body(seq: int, at: datetime, actor: str, type_: str, instance_id: int | None,
                element_id: str | None, element_name: str | None, data_json: str,
                chain: int | None = None, n: int | None = None) -> dict[str, Any]:
     """What an event's hash covers; a partitioned event also covers its chain and position in it."""
-    body = {
-        "seq": seq, "at": at_text(at), "actor": actor, "type": type_, "instance_id": instance_id,
-        "element_id": element_id, "element_name": element_name, "data": data_json,
-    }
+    body = _body_keys(seq, at_text(at), actor, type_, instance_id, element_id, element_name, data_json)
     if chain is not None:
         body.update(chain=chain, n=n)
     return body
@@ -92,45 +94,31 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
 
 
 # --- what goes into an event ---------------------------------------------------------------------------
-# Statements run on every step, built once: building a statement object costs more than executing it.
-_VERSIONS_SUMMARY = select(func.max(ProcessVersion.id), func.count(ProcessVersion.id), func.max(ProcessVersion.sha256))
-_INSERT_EVENTS = insert(table_of(AuditEvent))
+_EVENT_TABLE = table_of(AuditEvent)
+_INSERT_EVENTS = Prepared(insert(_EVENT_TABLE).values({c.key: bindparam(c.key) for c in _EVENT_TABLE.c}))
 _CHAINS = table_of(AuditChain)
-_UPDATE_HEAD = (update(_CHAINS).where(_CHAINS.c.id == bindparam("k"))
-                .values(seq=bindparam("n"), hash=bindparam("h")))
-_secret_cache: dict[tuple[Any, ...], frozenset[str]] = {}
+_UPDATE_HEAD = Prepared(update(_CHAINS).where(_CHAINS.c.id == bindparam("k"))
+                        .values(seq=bindparam("n"), hash=bindparam("h")))
+_text = json.encoder.encode_basestring  # what canonical() writes for a str (ensure_ascii=False)
 
 
-def secret_names(session: Session) -> frozenset[str]:
-    """Ids of every form field marked secret in any deployed version: masked wherever they appear in the trail
-    (form values, gateway inputs, decision inputs, message payloads, start data, administrative edits).
-    Versions are immutable, so the set only changes when one is added: one small query per call."""
-    # Keyed by what identifies the set of versions, not only the URL: one URL can front several schemas.
-    summary = session.execute(_VERSIONS_SUMMARY).one()
-    key = (str(session.get_bind().engine.url), *summary)
-    hit = _secret_cache.get(key)
-    if hit is not None:
-        return hit
-    names: set[str] = set()
-    for (meta_json,) in session.execute(select(ProcessVersion.meta_json)).all():
-        meta = json.loads(meta_json)
-        names.update(f["id"] for el in meta.get("elements", {}).values() for f in el.get("form", [])
-                     if f.get("secret"))
-    if len(_secret_cache) > 256:
-        _secret_cache.clear()
-    _secret_cache[key] = frozenset(names)
-    return _secret_cache[key]
-
-
-def mask_secrets(value: Any, secrets: frozenset[str]) -> Any:
-    if not secrets:
-        return value
-    if isinstance(value, dict):
-        return {k: (SECRET_MASK if k in secrets and v is not None else mask_secrets(v, secrets))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v, secrets) for v in value]
-    return value
+def event_hash(prev_hash: str, seq: int, at: str, actor: str, type_: str, instance_id: int | None,
+               element_id: str | None, element_name: str | None, data_json: str, chain: int, n: int) -> str:
+    """chain_hash(prev_hash, event_body(...)) of a partitioned event, with `at` already as at_text: the same
+    text canonical() writes (its sorted keys, its spelling of each value), written out directly because it is
+    done for every event of every step. Values of another type than declared take canonical() itself."""
+    if not (type(seq) is int and type(chain) is int and type(n) is int and type(actor) is str
+            and type(type_) is str and (instance_id is None or type(instance_id) is int)
+            and (element_id is None or type(element_id) is str)
+            and (element_name is None or type(element_name) is str)):
+        return chain_hash(prev_hash, {**_body_keys(seq, at, actor, type_, instance_id, element_id, element_name,
+                                                   data_json), "chain": chain, "n": n})
+    text = (f'{prev_hash}{{"actor":{_text(actor)},"at":{_text(at)},"chain":{chain},"data":{_text(data_json)},'
+            f'"element_id":{"null" if element_id is None else _text(element_id)},'
+            f'"element_name":{"null" if element_name is None else _text(element_name)},'
+            f'"instance_id":{"null" if instance_id is None else instance_id},"n":{n},"seq":{seq},'
+            f'"type":{_text(type_)}}}')
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
@@ -144,40 +132,44 @@ def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
 
 def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Adds events at the heads of their chains (by instance). Call last in a transaction: a chain's head is
-    locked until commit, and only that chain's. Three statements for a step's events (its instance's chain):
-    lock the head and take the event numbers, one multi-row INSERT (Core), update the head."""
+    locked until commit, and only that chain's. Three statements for a step's events (its instance's chain), on
+    the driver's cursor: lock the head and take the event numbers, insert the events, update the head.
+    secrets None: not one instance's step; masks what any deployed version calls secret (audit_secrets)."""
     if not events:
         return []
     session = uow.session
-    if secrets is None:  # not one instance's step: mask what any deployed version calls secret
-        secrets = secret_names(session)
     now = clock.now()
+    at = at_text(now)
     groups: dict[int, list[NewEvent]] = {}
     for ev in events:
         groups.setdefault(audit_chains.chain_of(ev.instance_id), []).append(ev)
     rows: list[dict[str, Any]] = []
-    heads: list[tuple[int, int, str]] = []
+    heads: list[dict[str, Any]] = []
     taken = 0
     for chain in sorted(groups):  # always in the same order: two writers never wait on each other in a circle
         batch = groups[chain]
-        n, prev, seqs = audit_chains.lock_head(session, chain, len(batch), uow.is_postgres)
+        n, prev, seqs, versions = audit_chains.lock_head(uow, chain, len(batch), versions=secrets is None)
+        if versions is not None:
+            secrets = audit_secrets.of_versions(session, uow.db.engine, versions)
         if not uow.is_postgres:
             seqs = [s + taken for s in seqs]  # this call's rows of earlier chains are not inserted yet
             taken += len(batch)
         for ev, seq in zip(batch, seqs, strict=True):
             n += 1
-            data_json = canonical(mask_secrets(_with_due(session, ev), secrets))
-            body = event_body(seq, now, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name,
-                              data_json, chain, n)
-            digest = chain_hash(prev, body)
+            data_json = canonical(mask_secrets(_with_due(session, ev), secrets or frozenset()))
+            digest = event_hash(prev, seq, at, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name,
+                                data_json, chain, n)
             rows.append({"seq": seq, "chain": chain, "chain_seq": n, "instance_id": ev.instance_id, "at": now,
                          "actor": ev.actor, "type": ev.type, "element_id": ev.element_id,
                          "element_name": ev.element_name, "data_json": data_json, "prev_hash": prev,
                          "hash": digest})
             prev = digest
-        heads.append((chain, n, prev))
-    session.execute(_INSERT_EVENTS, rows)  # Core: one executemany, whatever keys are None
-    session.execute(_UPDATE_HEAD, [{"k": chain, "n": n, "h": digest} for chain, n, digest in heads])
+        heads.append({"k": chain, "n": n, "h": prev})
+    _INSERT_EVENTS.execute_many(uow, rows)
+    if len(heads) == 1:
+        _UPDATE_HEAD.execute(uow, heads[0])
+    else:
+        _UPDATE_HEAD.execute_many(uow, heads)
     return rows
 
 

@@ -12,14 +12,16 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import ARRAY, Integer, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import AuditAnchor, AuditChain, AuditHead
+from engine.db.driver import Prepared
+from engine.db.models import AuditAnchor, AuditChain, AuditEvent, AuditHead, table_of
+from engine.services import audit_secrets
 
 PARTITIONS = 64  # the migration (perf_01) creates a head row for each
 ANCHOR_SECONDS = float(os.environ.get("ITSMFLOW_AUDIT_ANCHOR_SECONDS", "60"))
@@ -35,20 +37,41 @@ def genesis(chain: int) -> str:
     return hashlib.sha256(f"itsmflow audit chain {chain}".encode()).hexdigest()
 
 
-_LOCK_PG = text("SELECT c.seq, c.hash, ARRAY(SELECT nextval('audit_event_seq') FROM generate_series(1, :n)) "
-                "FROM audit_chain c WHERE c.id = :k FOR UPDATE OF c")
-_LOCK_SQLITE = text("SELECT c.seq, c.hash, (SELECT COALESCE(MAX(seq), 0) FROM audit_event) FROM audit_chain c "
-                    "WHERE c.id = :k")
+_CHAINS = table_of(AuditChain)
+_EVENTS = table_of(AuditEvent)
+# PostgreSQL: ARRAY(SELECT nextval(...) FROM generate_series(1, n)), numbers no other writer can take.
+_SEQS_PG = func.array(select(func.nextval(literal_column("'audit_event_seq'"))).select_from(
+    func.generate_series(1, bindparam("n", type_=Integer))).scalar_subquery(), type_=ARRAY(Integer))
+# SQLite: the writer holds the database's write lock (BEGIN IMMEDIATE), so the next numbers are max + 1... and
+# seq is the table's rowid: MAX is one step down the B-tree's right edge, not a scan.
+_LAST_SEQ_SQLITE = select(func.coalesce(func.max(_EVENTS.c.seq), 0)).scalar_subquery()
 
 
-def lock_head(session: Session, chain: int, count: int, is_postgres: bool) -> tuple[int, str, list[int]]:
-    """One statement: the chain's head (locked until commit) and `count` global event numbers."""
-    if is_postgres:
-        row = session.execute(_LOCK_PG, {"k": chain, "n": count}).one()
-        return row[0], row[1], list(row[2])
-    # SQLite: the writer holds the database's write lock (BEGIN IMMEDIATE), so the next numbers are max + 1...
-    row = session.execute(_LOCK_SQLITE, {"k": chain}).one()
-    return row[0], row[1], list(range(row[2] + 1, row[2] + 1 + count))
+def _lock(postgres: bool, versions: bool) -> Prepared:
+    stmt = select(_CHAINS.c.seq, _CHAINS.c.hash, _SEQS_PG if postgres else _LAST_SEQ_SQLITE,
+                  *(audit_secrets.VERSIONS if versions else ())).where(_CHAINS.c.id == bindparam("k"))
+    return Prepared(stmt.with_for_update(of=_CHAINS) if postgres else stmt)
+
+
+_LOCKS = {(postgres, versions): _lock(postgres, versions) for postgres in (False, True) for versions in (False, True)}
+
+
+class Head(NamedTuple):
+    n: int  # the chain's last position
+    hash: str  # and its hash
+    seqs: list[int]  # the global event numbers taken
+    versions: tuple[Any, ...] | None  # what names the set of deployed versions (audit_secrets.VERSIONS), if asked
+
+
+def lock_head(uow: UnitOfWork, chain: int, count: int, versions: bool = False) -> Head:
+    """One statement: the chain's head (locked until commit), `count` global event numbers and, when asked,
+    what names the set of deployed versions (for the secret fields of data that came from elsewhere)."""
+    postgres = uow.is_postgres
+    row = _LOCKS[(postgres, versions)].one_or_none(uow, {"k": chain, "n": count} if postgres else {"k": chain})
+    if row is None:
+        raise LookupError(f"no head row for audit chain {chain}: the database is not migrated")
+    seqs = list(row[2]) if postgres else list(range(row[2] + 1, row[2] + 1 + count))
+    return Head(row[0], row[1], seqs, tuple(row[3:]) if versions else None)
 
 
 # --- the checkpoint chain ------------------------------------------------------------------------------------
