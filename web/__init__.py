@@ -12,6 +12,7 @@ from engine.services.desk_config import attachment_limits
 from web import errors, security_headers
 from web.auth import check_csrf, csrf_token
 from web.config import Settings
+from web.cookie_session import CookieSessions
 from web.json_input import StrictJSONProvider
 
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, db: Handle | None = None, **ove
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_relative_config=False)
     app.json = StrictJSONProvider(app)
+    app.session_interface = CookieSessions()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

@@ -8,14 +8,25 @@ from flask import Flask, Response
 NOTHING_ACTIVE = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
+# Set where the response has none of its own. Each Headers.setdefault scans the header list with str.lower(); six
+# of them were a fifth of the CPU Flask spends around an API call, so the present names are read once instead.
+DEFAULTS = (
+    ("Content-Security-Policy", NOTHING_ACTIVE),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+)
+_LOWER = tuple((name.lower(), name, value) for name, value in DEFAULTS)
+
+
 def _headers(response: Response) -> Response:
-    # The pages set their own policy (web/ui/common.py); setdefault keeps it.
-    response.headers.setdefault("Content-Security-Policy", NOTHING_ACTIVE)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    # The pages set their own policy (web/ui/common.py); a header already there is kept.
+    present = {name.lower() for name, _ in response.headers}
+    for lower, name, value in _LOWER:
+        if lower not in present:
+            response.headers.add(name, value)
     return response
 
 

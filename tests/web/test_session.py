@@ -85,6 +85,20 @@ def test_sign_out(client: FlaskClient) -> None:
     assert client.get("/inbox").status_code == 302
 
 
+def test_the_session_cookie_is_signed_with_the_current_key(app: Flask, client: FlaskClient) -> None:
+    # The signer is built once per key (web/cookie_session.py): a new key must still void the old cookies, a
+    # key kept as a fallback must still open them, and a request without the cookie is simply signed out.
+    token = _token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "username": "alice", "password": "demo"})
+    assert client.get("/inbox").status_code == 200
+    old = app.secret_key
+    app.secret_key = "another-secret"
+    assert client.get("/inbox").status_code == 302  # the old cookie no longer opens
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/inbox").status_code == 200  # a rotated-out key still reads the cookie
+    assert app.test_client().get("/inbox").status_code == 302  # no cookie at all: signed out
+
+
 class _Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
