@@ -42,7 +42,14 @@ def _roles(uow: UnitOfWork, user_id: int) -> set[str]:
     return set(uow.session.execute(select(UserRole.role).where(UserRole.user_id == user_id)).scalars())
 
 
-def _view(uow: UnitOfWork, user: User, last: Any = None) -> dict[str, Any]:
+_UNREAD = object()
+
+
+def _view(uow: UnitOfWork, user: User, last: Any = _UNREAD) -> dict[str, Any]:
+    """last: the latest browser sign-in (None: never) when the caller read it for many accounts at once."""
+    if last is _UNREAD:
+        last = uow.session.execute(select(func.max(LoginSession.created_at))
+                                   .where(LoginSession.username == user.username)).scalar_one_or_none()
     return {"username": user.username, "display_name": user.display_name or user.username, "email": user.email,
             "roles": sorted(_roles(uow, user.id)), "active": user.active,
             "created_at": user.created_at.isoformat(), "last_sign_in": last.isoformat() if last else None}

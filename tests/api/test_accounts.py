@@ -41,6 +41,9 @@ def test_admin_lists_accounts_and_others_are_refused(api: Api) -> None:
     by_name = {u["username"]: u for u in listed.json["users"]}
     assert by_name["alice"]["roles"] == ["requester", "service_desk"] and by_name["alice"]["active"] is True
     assert by_name["alice"]["last_sign_in"] is not None and by_name["bob"]["last_sign_in"] is None
+    # one account reads as it lists
+    assert api.get("/users/alice", "admin").json["last_sign_in"] == by_name["alice"]["last_sign_in"]
+    assert api.get("/users/bob", "admin").json["last_sign_in"] is None
     assert set(by_name["alice"]) >= {"display_name", "email", "created_at"}
     for who in ("alice", "heidi", "ivan"):
         assert api.get("/users", who).status_code == 403
