@@ -13,6 +13,7 @@ value is a named `bindparam` or a literal fixed at build time.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,14 @@ class _Compiled:
     defaults: dict[str, Any]  # literals fixed when the statement was built
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # names whose type converts the value
     results: tuple[Processor, ...]  # one per result column (None: taken as the driver gives it)
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the values in `names` order (positional drivers)
+
+
+def _taker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """itemgetter in C, but always a tuple (itemgetter of one name gives the bare value)."""
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    return lambda values: tuple(values[n] for n in names)
 
 
 class Prepared:
@@ -62,17 +71,21 @@ class Prepared:
             if process is not None:
                 binds.append((name, process))
         results = tuple(t.dialect_impl(dialect).result_processor(dialect, None) for t in self._result_types)
-        found = _Compiled(compiled.string, tuple(compiled.positiontup or ()), bool(compiled.positional),
-                          defaults, tuple(binds), results)
+        names = tuple(compiled.positiontup or ())
+        found = _Compiled(compiled.string, names, bool(compiled.positional), defaults, tuple(binds), results,
+                          _taker(names))
         self._by_dialect[dialect.name] = found
         return found
 
-    def _params(self, c: _Compiled, given: Mapping[str, Any] | None) -> Any:
+    def _params(self, c: _Compiled, given: Mapping[str, Any] | None,
+                converted: Mapping[str, Any] | None = None) -> Any:
         values = {**c.defaults, **given} if given else dict(c.defaults)
         for name, process in c.binds:
             if name in values:
                 values[name] = process(values[name])
-        return tuple(values[n] for n in c.names) if c.positional else values
+        if converted:
+            values.update(converted)
+        return c.take(values) if c.positional else values
 
     def _run(self, uow: UnitOfWork, params: Mapping[str, Any] | None) -> tuple[Any, _Compiled]:
         session = uow.session
@@ -110,7 +123,9 @@ class Prepared:
         cursor.close()
         return count
 
-    def execute_many(self, uow: UnitOfWork, params: Sequence[Mapping[str, Any]]) -> None:
+    def execute_many(self, uow: UnitOfWork, params: Sequence[Mapping[str, Any]],
+                     shared: Mapping[str, Any] | None = None) -> None:
+        """shared: values the same in every row (left out of `params`), converted once for all of them."""
         if not params:
             return
         session = uow.session
@@ -119,5 +134,11 @@ class Prepared:
         connection = session.connection()
         c = self._compile(connection.dialect)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # reason: as in _run
-        cursor.executemany(c.sql, [self._params(c, p) for p in params])
+        converted = None
+        if shared:
+            converted = dict(shared)
+            for name, process in c.binds:
+                if name in converted:
+                    converted[name] = process(converted[name])
+        cursor.executemany(c.sql, [self._params(c, p, converted) for p in params])
         cursor.close()

@@ -130,13 +130,13 @@ def _with_due(session: Session, ev: NewEvent) -> dict[str, Any]:
     return {**ev.data, "due_at": at_text(due) if due is not None else None}
 
 
-def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | None = None) -> list[dict[str, Any]]:
+def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | None = None) -> None:
     """Adds events at the heads of their chains (by instance). Call last in a transaction: a chain's head is
     locked until commit, and only that chain's. Three statements for a step's events (its instance's chain), on
     the driver's cursor: lock the head and take the event numbers, insert the events, update the head.
     secrets None: not one instance's step; masks what any deployed version calls secret (audit_secrets)."""
     if not events:
-        return []
+        return
     session = uow.session
     now = clock.now()
     at = at_text(now)
@@ -159,18 +159,17 @@ def append(uow: UnitOfWork, events: list[NewEvent], secrets: frozenset[str] | No
             data_json = canonical(mask_secrets(_with_due(session, ev), secrets or frozenset()))
             digest = event_hash(prev, seq, at, ev.actor, ev.type, ev.instance_id, ev.element_id, ev.element_name,
                                 data_json, chain, n)
-            rows.append({"seq": seq, "chain": chain, "chain_seq": n, "instance_id": ev.instance_id, "at": now,
+            rows.append({"seq": seq, "chain": chain, "chain_seq": n, "instance_id": ev.instance_id,
                          "actor": ev.actor, "type": ev.type, "element_id": ev.element_id,
                          "element_name": ev.element_name, "data_json": data_json, "prev_hash": prev,
                          "hash": digest})
             prev = digest
         heads.append({"k": chain, "n": n, "h": prev})
-    _INSERT_EVENTS.execute_many(uow, rows)
+    _INSERT_EVENTS.execute_many(uow, rows, shared={"at": now})  # one time for all: converted once
     if len(heads) == 1:
         _UPDATE_HEAD.execute(uow, heads[0])
     else:
         _UPDATE_HEAD.execute_many(uow, heads)
-    return rows
 
 
 # --- checkpoints, in the database and in a file outside it ---------------------------------------------

@@ -62,6 +62,18 @@ def test_what_the_orm_holds_unwritten_is_flushed_first(db: Database) -> None:
             table_of(Sequence).c.prefix == "TST")).scalar(uow) == 7
 
 
+def test_a_value_shared_by_every_row_is_written_as_each_rows_own(db: Database) -> None:
+    at = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
+    rows = [{k: v for k, v in _user(name, at).items() if k != "created_at"} for name in ("zed", "amy")]
+    with unit_of_work(db) as uow:
+        _INSERT_P.execute_many(uow, rows, shared={"created_at": at})
+        uow.commit()
+    with unit_of_work(db) as uow:
+        assert _ACTIVE_SINCE_P.rows(uow, {"t": at}) == [("amy",), ("zed",)]
+        orm = uow.session.execute(select(User.username, User.created_at).order_by(User.username)).all()
+        assert [tuple(r) for r in orm] == [("amy", at), ("zed", at)]
+
+
 def test_a_statement_whose_sql_would_vary_is_refused(db: Database) -> None:
     stmt = delete(USERS).where(USERS.c.username.in_(bindparam("names", expanding=True)))
     with unit_of_work(db) as uow, pytest.raises(ValueError, match="expanding"):
