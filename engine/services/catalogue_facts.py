@@ -42,7 +42,7 @@ def provide(ctx: FactContext) -> Provided:
     from engine.services.facts import Provided
 
     out = Provided("catalogue")
-    fld = service_field(ctx.meta)
+    fld = ctx.decl.service_field or DEFAULT_SERVICE_FIELD
     raw = ctx.value(fld)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return out

@@ -42,7 +42,7 @@ def provide(ctx: FactContext) -> Provided:
     from engine.services.facts import Provided
 
     out = Provided("cmdb")
-    fld = ci_field(ctx.meta)
+    fld = ctx.decl.ci_field
     if fld is None or not ctx.said(fld):
         return out
     refs = split(ctx.submitted[fld])

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from engine import clock
 from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import DecisionVersion
 from engine.diagram.xmlsafe import UnsafeXml, parse_xml
 from engine.errors import NotFound
@@ -145,26 +146,28 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> DecisionVersion:
     return row
 
 
-# Built once: every evaluation in a step asks for the newest version (a table deployed meanwhile applies).
-_NEWEST = (select(DecisionVersion.id, DecisionVersion.version, DecisionVersion.sha256)
-           .where(DecisionVersion.key == bindparam("key")).order_by(DecisionVersion.version.desc()).limit(1))
+# Every evaluation asks for the newest version (a table deployed meanwhile, by any process, applies at once):
+# one indexed read on the driver's cursor, the parsed tables then come from _models by checksum.
+_NEWEST = Prepared(select(DecisionVersion.id, DecisionVersion.version, DecisionVersion.sha256)
+                   .where(DecisionVersion.key == bindparam("key")).order_by(DecisionVersion.version.desc()).limit(1))
 
 
 def make_decider(uow: UnitOfWork) -> Decider:
     """A Decider for the runtime: evaluates the latest version of a key and returns (outputs, evidence)."""
 
     def decide(key: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        row = uow.session.execute(_NEWEST, {"key": key}).first()
+        row = _NEWEST.one_or_none(uow, {"key": key})
         if row is None:
             raise DecisionFault(f"decision {key} is not deployed")
-        model = _model(uow, row.id, row.sha256)
+        row_id, version, sha = row
+        model = _model(uow, row_id, sha)
         try:
-            evaluation = model.evaluate(key, data, version=row.version)
+            evaluation = model.evaluate(key, data, version=version)
         except RulesError as exc:
             raise DecisionFault(str(exc)) from exc
         evidence = evaluation.to_dict()
         evidence["explanation"] = evaluation.explain()
-        return dict(evaluation.outputs), {"decision": key, "version": row.version, "evaluation": evidence}
+        return dict(evaluation.outputs), {"decision": key, "version": version, "evaluation": evidence}
 
     return decide
 

@@ -14,6 +14,8 @@ from engine.diagram import declarations
 from engine.diagram.declarations import Declarations, StartOption
 from engine.diagram.metadata import ProcessMeta
 
+# Bounded, yet above any real number of versions: all_versions() reads them all, and must not thrash.
+MAX_CACHED = 4096
 _cache: WeakKeyDictionary[Database, dict[int, Declarations]] = WeakKeyDictionary()
 
 
@@ -22,6 +24,8 @@ def of_version(uow: UnitOfWork, version_id: int) -> Declarations:
     hit = per_db.get(version_id)
     if hit is None:
         row = uow.session.execute(select(ProcessVersion.meta_json).where(ProcessVersion.id == version_id)).scalar_one()
+        if len(per_db) >= MAX_CACHED:
+            per_db.clear()
         hit = per_db[version_id] = declarations.read(ProcessMeta.from_dict(json.loads(row)))
     return hit
 

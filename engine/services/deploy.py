@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.driver import Prepared
 from engine.db.models import ProcessVersion
 from engine.diagram import declarations, foreign, governance, refusals, sla_declarations
 from engine.diagram.metadata import NS, ROLES, ProcessMeta, read_processes
@@ -228,13 +229,15 @@ def latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
     return uow.session.execute(stmt.limit(1)).scalar_one_or_none()
 
 
-_NEWEST = (select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.key == bindparam("key"))
-           .order_by(ProcessVersion.version.desc()).limit(1))
+# Asked at every start, so run on the driver's cursor. Not cached: another process may deploy a newer version
+# at any time (the rows of a version never change, which version is newest does).
+_NEWEST = Prepared(select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.key == bindparam("key"))
+                   .order_by(ProcessVersion.version.desc()).limit(1))
 
 
 def newest(uow: UnitOfWork, key: str) -> tuple[int, int] | None:
     """(id, version) of a process's newest version: what a start needs, without reading its documents."""
-    row = uow.session.execute(_NEWEST, {"key": key}).first()
+    row = _NEWEST.one_or_none(uow, {"key": key})
     return None if row is None else (row[0], row[1])
 
 

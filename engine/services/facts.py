@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from engine.db.database import UnitOfWork
-from engine.diagram.metadata import ProcessMeta
+from engine.diagram.declarations import Declarations
 from engine.errors import ValidationFailed
 from engine.services.audit import NewEvent
 
@@ -25,7 +26,7 @@ from engine.services.audit import NewEvent
 class FactContext:
     uow: UnitOfWork
     process_key: str
-    meta: ProcessMeta
+    decl: Declarations  # the version's declarations: read once per version (services/declared.py), not per step
     record: dict[str, Any]  # the record's data before this step ({} at the start)
     submitted: dict[str, Any]  # the start payload or the validated form values
     moment: str  # "start" or "complete"
@@ -69,17 +70,18 @@ class Applied:
                          {"moment": self.moment, "overridden": self.overridden, "basis": self.basis})]
 
 
+@cache  # imported here (the providers import this module), once
 def _providers() -> tuple[Provider, ...]:
     from engine.services import catalogue_facts, cmdb_facts, link_facts
 
     return (catalogue_facts.provide, cmdb_facts.provide, link_facts.provide)
 
 
-def apply(uow: UnitOfWork, process_key: str, meta: ProcessMeta, record: dict[str, Any],
+def apply(uow: UnitOfWork, process_key: str, decl: Declarations, record: dict[str, Any],
           submitted: dict[str, Any], moment: str, strict: bool = True) -> Applied:
     """Runs every provider; raises ValidationFailed (fields) when one refuses the values. Not `strict` (a start
     by a message, which nobody is there to correct), a refusal only means that provider sets nothing."""
-    ctx = FactContext(uow, process_key, meta, record, submitted, moment)
+    ctx = FactContext(uow, process_key, decl, record, submitted, moment)
     errors: dict[str, str] = {}
     basis: dict[str, Any] = {}
     origin: dict[str, str] = {}

@@ -60,7 +60,7 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
             raise ValidationFailed(f"{len(refused)} start field(s) refused: {', '.join(sorted(refused))}",
                                    fields=refused)
         users.check_accounts(uow, {f: data.get(f) for f in decl.party_fields})
-    applied = facts.apply(uow, process_key, lv.meta, {}, data, "start", strict=via is None)
+    applied = facts.apply(uow, process_key, decl, {}, data, "start", strict=via is None)
     data = applied.values
     if via is not None and isinstance(via.get("payload"), dict) and applied.facts:
         # A message start hands its payload to the diagram too: the facts win there as well.

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import Sequence
 
 
@@ -19,11 +20,12 @@ def _upsert(insert: Any) -> Any:
             .returning(table.c.last))
 
 
-# Built once, in Core (every start takes a key): the ORM's bulk-insert path costs more than the upsert itself.
-_NEXT = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+# Prepared once per dialect, run on the driver's cursor (every start takes a key): the statement costs less
+# than building and running it through SQLAlchemy would.
+_NEXT = {"postgresql": Prepared(_upsert(pg_insert)), "sqlite": Prepared(_upsert(sqlite_insert))}
 
 
 def next_key(uow: UnitOfWork, prefix: str) -> str:
     """One atomic upsert: two first starts of a prefix at once must not both insert the counter row."""
-    last = uow.session.execute(_NEXT["postgresql" if uow.is_postgres else "sqlite"], {"p": prefix}).scalar_one()
+    last = _NEXT["postgresql" if uow.is_postgres else "sqlite"].scalar(uow, {"p": prefix})
     return f"{prefix}-{last:06d}"

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from engine.db.models import ProcessInstance
-from engine.diagram import declarations
 from engine.services import declared
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ def provide(ctx: FactContext) -> Provided:
     from engine.services.facts import Provided
 
     out = Provided("linked_records")
-    for fld in declarations.read(ctx.meta).linked_records:
+    for fld in ctx.decl.linked_records:
         raw = ctx.value(fld)
         if raw in (None, ""):
             out.values.update({f"{fld}_open": None, f"{fld}_priority": None, f"{fld}_process": None})

@@ -183,7 +183,7 @@ def complete(db: Database, actor: Actor, task_id: str, submitted: dict[str, Any]
         if errors:
             raise ValidationFailed("some fields are not valid", fields=errors)
         users.check_accounts(uow, {f: values[f] for f in decl.party_fields if f in values})
-        applied = facts.apply(uow, inst.process_key, lv.meta, record, values, "complete")
+        applied = facts.apply(uow, inst.process_key, decl, record, values, "complete")
         seen = inst.revision
         runner, lv = stepping.restore(uow, inst)
         try:
