@@ -16,9 +16,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -94,7 +95,11 @@ class Prepared:
         connection = session.connection()
         c = self._compile(connection.dialect)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # reason: a pooled connection always has its driver connection
-        cursor.execute(c.sql, self._params(c, params))
+        values = self._params(c, params)
+        try:
+            cursor.execute(c.sql, values)
+        except Exception as exc:
+            _raise_as_sqlalchemy(connection, exc, c.sql, values, cursor)
         return cursor, c
 
     def rows(self, uow: UnitOfWork, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -140,5 +145,22 @@ class Prepared:
             for name, process in c.binds:
                 if name in converted:
                     converted[name] = process(converted[name])
-        cursor.executemany(c.sql, [self._params(c, p, converted) for p in params])
+        values = [self._params(c, p, converted) for p in params]
+        try:
+            cursor.executemany(c.sql, values)
+        except Exception as exc:
+            _raise_as_sqlalchemy(connection, exc, c.sql, values, cursor)
         cursor.close()
+
+
+def _raise_as_sqlalchemy(connection: Connection, exc: Exception, sql: str, params: Any, cursor: Any) -> NoReturn:
+    """A driver error raised as SQLAlchemy raises it through Core (IntegrityError, OperationalError, ...), a lost
+    connection invalidated: what callers catch (unit_of_work's write conflicts, the API's 503) stays the same."""
+    dialect = connection.dialect
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(exc, base):
+        raise exc
+    gone = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    if gone:
+        connection.invalidate(exc)
+    raise DBAPIError.instance(sql, params, exc, base, connection_invalidated=gone, dialect=dialect) from exc

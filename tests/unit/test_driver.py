@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, column, delete, insert, select, table, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.db.database import Database, unit_of_work
 from engine.db.driver import Prepared
 from engine.db.models import Sequence, User, table_of
+from engine.errors import WriteConflict
 
 USERS = table_of(User)
 _INSERT = insert(USERS).values({k: bindparam(k) for k in (
@@ -78,6 +80,23 @@ def test_a_statement_whose_sql_would_vary_is_refused(db: Database) -> None:
     stmt = delete(USERS).where(USERS.c.username.in_(bindparam("names", expanding=True)))
     with unit_of_work(db) as uow, pytest.raises(ValueError, match="expanding"):
         Prepared(stmt).execute(uow, {"names": ["a"]})
+
+
+def test_driver_errors_are_raised_as_sqlalchemy_raises_them(db: Database) -> None:
+    """What callers catch stays the same: a refused write is a write conflict, a statement the database cannot run
+    a DBAPIError (the API answers 503), on either dialect."""
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    with unit_of_work(db) as uow:
+        _INSERT_P.execute(uow, _user("zed", at))
+        uow.commit()
+    with pytest.raises(WriteConflict), unit_of_work(db) as uow:
+        _INSERT_P.execute(uow, _user("zed", at))
+    with unit_of_work(db) as uow, pytest.raises(IntegrityError):
+        _INSERT_P.execute_many(uow, [_user("amy", at), _user("zed", at)])
+    with unit_of_work(db) as uow, pytest.raises(DBAPIError):
+        Prepared(select(column("x")).select_from(table("no_such_table", column("x")))).rows(uow)
+    with unit_of_work(db) as uow:  # the connection is still good for the next transaction
+        assert _BY_NAME_P.one_or_none(uow, {"u": "zed"}) == ("zed", True, at)
 
 
 _INSERT_P, _BY_NAME_P, _ACTIVE_SINCE_P = Prepared(_INSERT), Prepared(_BY_NAME), Prepared(_ACTIVE_SINCE)
