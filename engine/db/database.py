@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import WriteConflict
@@ -33,6 +34,33 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE")
 
 
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pings a pooled connection before use only when it sat idle longer than idle_seconds.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout: one extra round trip per unit of work, 2-3 per API
+    request (bench B4). A connection back from the pool milliseconds ago is almost surely alive; one that sat
+    idle may have been cut (a server restart, a firewall's idle timeout), so it is pinged, and replaced when the
+    ping fails. A connection that dies between two quick uses fails its statement: the pool is then renewed
+    and the request answers 503 (the worker reconnects and retries)."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is not None and time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            cursor = dbapi.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:  # any failure means a dead connection: the pool takes a new one
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
 READONLY = "itsmflow_readonly"
 
 
@@ -42,7 +70,6 @@ class Database:
         if url.startswith("sqlite"):
             engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         else:
-            engine_options.setdefault("pool_pre_ping", True)
             # Sized to the process: a gunicorn worker serves 4 requests at once (gthread, 4 threads: see
             # docs/performance.md), the timer worker one; each holds one unit of work (two, nested, on a token
             # cache miss). Connections open only when used: 8 web processes (at most 7 each) and 8 workers (1-2
@@ -52,6 +79,8 @@ class Database:
         self.engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
+        elif not engine_options.get("pool_pre_ping"):
+            _ping_when_idle(self.engine, float(os.environ.get("ITSMFLOW_DB_PING_IDLE_SECONDS", "5")))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

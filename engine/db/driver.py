@@ -133,6 +133,9 @@ class Prepared:
         """shared: values the same in every row (left out of `params`), converted once for all of them."""
         if not params:
             return
+        if len(params) == 1:  # psycopg runs executemany in a pipeline: for one row that is work for nothing
+            self.execute(uow, params[0])
+            return
         session = uow.session
         if session.new or session.dirty or session.deleted:
             session.flush()
