@@ -134,7 +134,7 @@ class Prepared:
         if not params:
             return
         if len(params) == 1:  # psycopg runs executemany in a pipeline: for one row that is work for nothing
-            self.execute(uow, params[0])
+            self.execute(uow, {**shared, **params[0]} if shared else params[0])
             return
         session = uow.session
         if session.new or session.dirty or session.deleted:

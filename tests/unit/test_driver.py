@@ -74,6 +74,10 @@ def test_a_value_shared_by_every_row_is_written_as_each_rows_own(db: Database) -
         assert _ACTIVE_SINCE_P.rows(uow, {"t": at}) == [("amy",), ("zed",)]
         orm = uow.session.execute(select(User.username, User.created_at).order_by(User.username)).all()
         assert [tuple(r) for r in orm] == [("amy", at), ("zed", at)]
+    with unit_of_work(db) as uow:  # one row alone runs as a single execute, the shared value with it
+        _INSERT_P.execute_many(uow, [{k: v for k, v in _user("bo", at).items() if k != "created_at"}],
+                               shared={"created_at": at})
+        assert _BY_NAME_P.one_or_none(uow, {"u": "bo"}) == ("bo", True, at)
 
 
 def test_a_statement_whose_sql_would_vary_is_refused(db: Database) -> None:
