@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from engine.db.database import Database, UnitOfWork, unit_of_work
 from engine.db.models import HumanTask, ProcessInstance, ProcessVersion, TaskCandidate
 from engine.errors import BadRequest
-from engine.services import audit, deploy, policy, specs, stepping
+from engine.services import audit, declared, deploy, parties, policy, record_index, specs, stepping
 from engine.services.actors import Actor
 from engine.services.audit import NewEvent
 from engine.spiff import migrate
@@ -200,6 +200,13 @@ def _move(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, runner: Runner, 
                            "mapping": found.mapping(), "explicit": req.mapping, "changed": found.changed,
                            "reason": reason})
     stepping.save_step(uow, inst, moved, target, log, actor.username, [event], seen)
+    decl = declared.of_version(uow, target.id)
+    if decl != declared.of_version(uow, source_row.id):
+        # The step kept the rows derived from the data as the data changed; the target may derive them from
+        # other fields (another requester or service field), so they are written afresh.
+        data = json.loads(inst.data_json)
+        parties.sync(uow, inst, decl, None, data)
+        record_index.sync(uow, inst, decl, data, None)
 
 
 def _retarget_tasks(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, target: specs.LoadedVersion) -> None:

@@ -4,17 +4,21 @@ it came from and those it started."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import ProcessInstance, RecordParty, table_of
 from engine.diagram.declarations import Declarations
 
 SYSTEM_USERS = ("system", "")
 USERNAME_MAX = 80
+_PARTIES = table_of(RecordParty)
+# On the driver's cursor: a record's parties are written by its first step and whenever they change.
+_DROP = Prepared(delete(_PARTIES).where(_PARTIES.c.instance_id == bindparam("instance_id")))
+_ADD = Prepared(insert(_PARTIES).values({c: bindparam(c) for c in ("instance_id", "username", "relation", "case_key")}))
 
 
 def case_key_for(uow: UnitOfWork, business_key: str, origin_key: str | None) -> str:
@@ -39,24 +43,18 @@ def named(decl: Declarations, started_by: str, data: dict[str, Any]) -> set[tupl
     return found
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, before_json: str,
+def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, before: dict[str, Any] | None,
          data: dict[str, Any]) -> None:
-    """After a step: rewrites the record's parties when the fields naming them changed (most steps do not)."""
+    """After a step: rewrites the record's parties when the fields naming them changed (most steps do not).
+    before: the record's data before the step ({} for a record this step inserts: no rows yet); None when the
+    rows may not match it (a migration to a version naming other party fields): they are rewritten."""
     now = named(decl, inst.started_by, data)
-    if before_json not in ("", "{}"):
-        try:
-            before = json.loads(before_json)
-        except ValueError:
-            before = {}
-        if isinstance(before, dict) and named(decl, inst.started_by, before) == now:
-            return
-    table = table_of(RecordParty)
-    if before_json not in ("", "{}"):  # a new record has no rows yet
-        uow.session.execute(delete(table).where(table.c.instance_id == inst.id))
-    rows = [{"instance_id": inst.id, "username": username, "relation": relation,
-             "case_key": inst.case_key or inst.business_key} for username, relation in sorted(now)]
-    if rows:  # Core, one statement: this runs in the step
-        uow.session.execute(insert(table), rows)
+    if before and named(decl, inst.started_by, before) == now:
+        return
+    if before != {}:
+        _DROP.execute(uow, {"instance_id": inst.id})
+    _ADD.execute_many(uow, [{"instance_id": inst.id, "username": username, "relation": relation,
+                             "case_key": inst.case_key or inst.business_key} for username, relation in sorted(now)])
 
 
 def requesters(uow: UnitOfWork, instance_id: int) -> set[str]:

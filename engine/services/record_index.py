@@ -7,36 +7,47 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.db.cmdb import RecordCi, RecordService, RecordWindow
 from engine.db.database import UnitOfWork
+from engine.db.driver import Prepared
 from engine.db.models import ProcessInstance, table_of
 from engine.diagram.declarations import Declarations
 from engine.diagram.forms import parse_instant
 from engine.services.cmdb_facts import split
 
-# Core, built once: this runs on every step of every record, and most steps leave the service as it was.
 _SERVICE = table_of(RecordService)
-_SERVICE_OF = select(_SERVICE.c.service_id).where(_SERVICE.c.instance_id == bindparam("i"))
-_SERVICE_SET = update(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i")).values(service_id=bindparam("s"))
-_SERVICE_DROP = delete(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i"))
+
+
+def _put(insert: Any) -> Prepared:
+    stmt = insert(_SERVICE).values(instance_id=bindparam("i"), service_id=bindparam("s"))
+    return Prepared(stmt.on_conflict_do_update(index_elements=[_SERVICE.c.instance_id],
+                                               set_={"service_id": stmt.excluded.service_id}))
+
+
+# Both writes hold whether or not the row is there: the step decides from the data alone, without reading it.
+_SERVICE_PUT = {"postgresql": _put(pg_insert), "sqlite": _put(sqlite_insert)}
+_SERVICE_DROP = Prepared(delete(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i")))
+
+
+def service_of(decl: Declarations, data: dict[str, Any]) -> str | None:
+    """The service the record's data names, as the index holds it."""
+    value = data.get(decl.service_field) if decl.service_field else None
+    return value.strip()[:60] if isinstance(value, str) and value.strip() else None
 
 
 def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any],
-                  new: bool = False) -> None:
-    value = data.get(decl.service_field) if decl.service_field else None
-    service = value.strip()[:60] if isinstance(value, str) and value.strip() else None
-    # A record inserted by this step has no row yet: nothing to read.
-    have = None if new else uow.session.execute(_SERVICE_OF, {"i": inst.id}).scalar_one_or_none()
-    if have == service:
-        return
+                  before: dict[str, Any] | None) -> None:
+    service = service_of(decl, data)
+    if before is not None and service_of(decl, before) == service:
+        return  # the row says what the data said before this step (most steps leave the service alone)
     if service is None:
-        uow.session.execute(_SERVICE_DROP, {"i": inst.id})
-    elif have is None:
-        uow.session.execute(insert(_SERVICE), {"instance_id": inst.id, "service_id": service})
+        _SERVICE_DROP.execute(uow, {"i": inst.id})
     else:
-        uow.session.execute(_SERVICE_SET, {"i": inst.id, "s": service})
+        _SERVICE_PUT["postgresql" if uow.is_postgres else "sqlite"].execute(uow, {"i": inst.id, "s": service})
 
 
 def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datetime] | None:
@@ -56,10 +67,14 @@ def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datet
     return (start, end) if end > start else None
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any], new: bool = False) -> None:
-    """new: the instance was inserted by this step (it has no rows here yet)."""
-    _sync_service(uow, inst, decl, data, new)
-    if decl.ci_field is not None:
+def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any],
+         before: dict[str, Any] | None = None) -> None:
+    """before: the record's data before this step, which its rows were kept in step with ({} for a record this
+    step inserts): what it already says is not read again. None when the rows may say something else (a
+    rebuild, a migration to a version that declares other fields): they are written as the data says."""
+    _sync_service(uow, inst, decl, data, before)
+    if decl.ci_field is not None and (before is None or split(before.get(decl.ci_field)) != split(data.get(
+            decl.ci_field))):
         wanted = set(split(data.get(decl.ci_field)))
         have = set(uow.session.execute(select(RecordCi.ci_id).where(RecordCi.instance_id == inst.id)).scalars())
         if wanted != have:

@@ -140,8 +140,9 @@ def save_step(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.
         _sync_subscriptions(uow, inst, waiting)
     external_sync.sync(uow, inst, runner, lv, actor, trail, now)
     message_ids = _send_messages(uow, inst, log, actor, now, trail)
-    parties.sync(uow, inst, decl, before_json, data)
-    record_index.sync(uow, inst, decl, data, new)
+    before = _record(before_json)  # what the rows kept from the data (parties, index) were last written from
+    parties.sync(uow, inst, decl, before, data)
+    record_index.sync(uow, inst, decl, data, before)
     notify.after_step(uow, inst, synced.created, trail, meta.elements, actor)  # in a savepoint: never fails
     # Data that came from elsewhere (start data, a message's payload) may hold another process's secret fields.
     foreign = any(e.type in ("instance.started", "message.delivered") for e in trail)
@@ -217,6 +218,14 @@ def _send_messages(uow: UnitOfWork, inst: ProcessInstance, log: StepLog, actor: 
     for thrown, message_id in zip(log.thrown, ids, strict=True):
         trail.append(NewEvent("message.sent", actor, inst.id, data={"name": thrown.name, "message_id": message_id}))
     return ids
+
+
+def _record(text: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _name(lv: specs.LoadedVersion, element_id: str | None) -> str | None:
