@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -231,12 +231,13 @@ def revoke_tokens(db: Database, by: str, username: str | None = None, token: str
 
 
 # A short in-process cache of token -> actor, so a busy API client costs no query per request. Keyed by the
-# token's digest and by database; entries live TOKEN_CACHE_SECONDS at most. Whatever revokes or expires a token,
-# deactivates a user or changes their roles calls forget_tokens() in the same process; other processes (other
-# gunicorn workers) see the change when their entry runs out, within TOKEN_CACHE_SECONDS.
+# token's digest and by database; entries live TOKEN_CACHE_SECONDS at most and never past the token's own expiry
+# (checked on every hit against the clock). Whatever revokes a token, deactivates a user or changes their roles
+# calls forget_tokens() in the same process; other processes (other gunicorn workers) see the change when their
+# entry runs out, within TOKEN_CACHE_SECONDS.
 TOKEN_CACHE_SECONDS = float(os.environ.get("ITSMFLOW_TOKEN_CACHE_SECONDS", "5"))
 _TOKEN_CACHE_MAX = 4096
-_token_cache: dict[tuple[str, str], tuple[Actor, float]] = {}
+_token_cache: dict[tuple[str, str], tuple[Actor, float, datetime | None]] = {}
 
 
 def forget_tokens(tokens: Iterable[str] | None = None) -> None:
@@ -255,10 +256,10 @@ def actor_for_token(db: Database, token: str) -> Actor:
     key = (db.url, digest)
     now = time.monotonic()
     hit = _token_cache.get(key)
-    if hit is not None and hit[1] > now:
+    if hit is not None and hit[1] > now and (hit[2] is None or hit[2] > clock.now()):
         return hit[0]
     with unit_of_work(db, readonly=True) as uow:
-        stmt = (select(User.username, UserRole.role)
+        stmt = (select(User.username, UserRole.role, ApiToken.expires_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(UserRole, UserRole.user_id == User.id)
                 .where(ApiToken.token_hash == digest, User.active.is_(True), ApiToken.revoked_at.is_(None),
@@ -271,5 +272,5 @@ def actor_for_token(db: Database, token: str) -> Actor:
     if TOKEN_CACHE_SECONDS > 0:
         if len(_token_cache) >= _TOKEN_CACHE_MAX:
             _token_cache.clear()
-        _token_cache[key] = (actor, now + TOKEN_CACHE_SECONDS)
+        _token_cache[key] = (actor, now + TOKEN_CACHE_SECONDS, rows[0].expires_at)
     return actor
