@@ -21,10 +21,10 @@ class Api:
         self.tokens: dict[str, str] = {}
 
     def token(self, username: str) -> str:
+        """A token that does not expire: tests travel in time, and one issued at a travelled date would be past
+        its expiry at the real one (signing in for a token is tested in test_sessions_tokens.py)."""
         if username not in self.tokens:
-            resp = self.client.post("/api/v1/tokens", json={"username": username, "password": "demo"})
-            assert resp.status_code == 201, resp.json
-            self.tokens[username] = resp.json["token"]
+            self.tokens[username] = users.issue_token(self.db, username, hours=0)["token"]
         return self.tokens[username]
 
     def call(self, method: str, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
