@@ -3,11 +3,14 @@ fields of every deployed version follow a deployment at once, although they are 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from engine.db.database import Database, unit_of_work
+from engine.db.models import AuditEvent
 from engine.services import audit, instances
 from tests.audit.test_admin import ROUTED, SECRET_FLOW, _events
 from tests.conftest import IVAN
@@ -49,4 +52,23 @@ def test_a_field_made_secret_by_a_later_deployment_is_masked_in_start_data(db: D
     started = _events(db, after, "instance.started")[0]["data"]["data"]
     assert (started["pin"], started["escalate"]) == (audit.SECRET_MASK, False)
     with unit_of_work(db) as uow:
+        assert audit.verify(uow).ok
+
+
+def test_one_append_over_several_chains_reads_back_and_verifies(db: Database) -> None:
+    texts = iter(TEXTS * 2)
+    # chains 0, 3 (instances 3 and 67) and 2 (130): written in chain order, as one statement on PostgreSQL
+    where = ((None, None, None), (3, "a", None), (67, None, "B"), (3, "c", "C"), (130, "é", "ü"))
+    events = [audit.NewEvent("test.event", next(texts) or "x", instance_id, element_id, element_name,
+                             {"t": next(texts)}) for instance_id, element_id, element_name in where]
+    with unit_of_work(db) as uow:
+        audit.append(uow, events, frozenset())
+        uow.commit()
+    with unit_of_work(db) as uow:
+        stored = uow.session.execute(select(AuditEvent).where(AuditEvent.type == "test.event")
+                                     .order_by(AuditEvent.seq)).scalars().all()
+        by_chain = sorted(events, key=lambda e: 0 if e.instance_id is None else e.instance_id % 64)
+        assert [(e.actor, e.instance_id, e.element_id, e.element_name, json.loads(e.data_json)) for e in stored] == [
+            (e.actor, e.instance_id, e.element_id, e.element_name, e.data) for e in by_chain]
+        assert len({e.at for e in stored}) == 1 and stored[0].at.tzinfo is not None
         assert audit.verify(uow).ok
