@@ -127,7 +127,9 @@ class StatementCounter:
         for name in ("_run", "execute_many"):
             original = getattr(driver.Prepared, name)
 
-            def counted(prepared: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            def counted(prepared: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+                if _name == "execute_many" and len(args[1]) <= 1:
+                    return _original(prepared, *args, **kwargs)  # none, or one row run through _run: counted there
                 self.statements += 1
                 if self.keep_texts:
                     self.texts.append("driver: " + " ".join(str(prepared.statement).split())[:82])

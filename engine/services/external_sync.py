@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import ProcessInstance, table_of
+from engine.db.models import InstanceRow, table_of
 from engine.db.models_external import ExternalTask
 from engine.services import specs
 from engine.services.audit import NewEvent
@@ -18,7 +18,7 @@ from engine.spiff import external
 from engine.spiff.runtime import Runner, json_default
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, runner: Runner, lv: specs.LoadedVersion, actor: str,
+def sync(uow: UnitOfWork, inst: InstanceRow, runner: Runner, lv: specs.LoadedVersion, actor: str,
          trail: list[NewEvent], now: datetime) -> None:
     """After a step: a row per external task now waiting, none for those that completed or were cancelled."""
     if not lv.has_external_tasks:

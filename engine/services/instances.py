@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, or_, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import HumanTask, ProcessInstance
+from engine.db.models import HumanTask, InstanceRow, ProcessInstance
 from engine.db.models_external import ExternalTask
 from engine.errors import BadRequest, NotFound, ValidationFailed
 from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping, users
@@ -122,7 +122,7 @@ def find(uow: UnitOfWork, actor: Actor, ref: str | int) -> ProcessInstance:
 _TASKS_OF = select(HumanTask).where(HumanTask.instance_id == bindparam("i")).order_by(HumanTask.created_at)
 
 
-def tasks_of(uow: UnitOfWork, inst: ProcessInstance) -> list[HumanTask]:
+def tasks_of(uow: UnitOfWork, inst: InstanceRow) -> list[HumanTask]:
     return list(uow.session.execute(_TASKS_OF, {"i": inst.id}).scalars())
 
 
@@ -221,7 +221,7 @@ def path(uow: UnitOfWork, inst: ProcessInstance) -> dict[str, list[str]]:
     return {"completed": completed, "flows": flows, "active": active}
 
 
-def view(uow: UnitOfWork, inst: ProcessInstance, with_tasks: bool = True,
+def view(uow: UnitOfWork, inst: InstanceRow, with_tasks: bool = True,
          open_tasks: list[Any] | None = None) -> dict[str, Any]:
     """open_tasks: the instance's open tasks when the caller already holds them (a step's outcome)."""
     from engine.services.tasks import task_summary

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, ProcessInstance, User, UserRole
+from engine.db.models import HumanTask, InstanceRow, ProcessInstance, User, UserRole
 from engine.db.models_desk import (
     MailOutbox,
     NoticeMark,
@@ -66,16 +66,16 @@ def holders_of(uow: UnitOfWork, roles: list[str]) -> list[str]:
     return list(uow.session.execute(stmt).scalars())
 
 
-def requesters_of(uow: UnitOfWork, inst: ProcessInstance) -> list[str]:
+def requesters_of(uow: UnitOfWork, inst: InstanceRow) -> list[str]:
     """Who a record is for (its parties: starter, declared requester and reporter), people only."""
     return sorted(n for n in parties.requesters(uow, inst.id) if n not in SYSTEM_ACTORS and ":" not in n)
 
 
-def record_summary(inst: ProcessInstance) -> str:
+def record_summary(inst: InstanceRow) -> str:
     return _summary(inst)
 
 
-def _summary(inst: ProcessInstance) -> str:
+def _summary(inst: InstanceRow) -> str:
     data = json.loads(inst.data_json or "{}")
     for key in ("summary", "title", "opportunity"):
         if isinstance(data.get(key), str) and data[key].strip():
@@ -153,12 +153,12 @@ def _tell(uow: UnitOfWork, usernames: list[str], kind: str, values: dict[str, An
 
 # ------------------------------------------------------------------------------------------ the events
 
-def task_values(inst: ProcessInstance, task: HumanTask) -> dict[str, Any]:
+def task_values(inst: InstanceRow, task: HumanTask) -> dict[str, Any]:
     return {"task": task.name, "business_key": inst.business_key, "summary": _summary(inst),
             "due": task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "—"}
 
 
-def task_assigned(uow: UnitOfWork, inst: ProcessInstance, task: HumanTask, by: str,
+def task_assigned(uow: UnitOfWork, inst: InstanceRow, task: HumanTask, by: str,
                   kind: str = "task_assigned") -> None:
     if task.assignee and task.assignee != by:
         tell(uow, [task.assignee], kind, {**task_values(inst, task), "actor": by}, f"/tasks/{task.id}")
@@ -176,7 +176,7 @@ def sla(uow: UnitOfWork, task: HumanTask, kind: str) -> int:
     return tell(uow, people, kind, task_values(inst, task), f"/tasks/{task.id}", once=f"{kind}:{task.id}")
 
 
-def after_step(uow: UnitOfWork, inst: ProcessInstance, new_tasks: list[HumanTask], trail: list[Any],
+def after_step(uow: UnitOfWork, inst: InstanceRow, new_tasks: list[HumanTask], trail: list[Any],
                elements: dict[str, Any], actor: str) -> None:
     """Called by every engine step: new tasks (assigned, approvals, resolutions to confirm) and SLA timers."""
     try:
@@ -203,7 +203,7 @@ def after_step(uow: UnitOfWork, inst: ProcessInstance, new_tasks: list[HumanTask
         log.exception("notifications after a step of %s failed", inst.business_key)
 
 
-def _timer_breach(uow: UnitOfWork, inst: ProcessInstance, element_id: str) -> None:
+def _timer_breach(uow: UnitOfWork, inst: InstanceRow, element_id: str) -> None:
     stmt = select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.element_id == element_id)
     for task in uow.session.execute(stmt).scalars():
         sla(uow, task, "sla_breached")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import AuditEvent, ProcessInstance
+from engine.db.models import AuditEvent, InstanceRow
 from engine.db.models_desk import RecordComment
 from engine.diagram.metadata import ElementMeta
 from engine.services import notify
@@ -25,7 +25,7 @@ from engine.services import notify
 KINDS = ("stakeholder_update",)
 
 
-def _people(uow: UnitOfWork, inst: ProcessInstance, el: ElementMeta) -> list[str]:
+def _people(uow: UnitOfWork, inst: InstanceRow, el: ElementMeta) -> list[str]:
     data = json.loads(inst.data_json or "{}")
     named: list[str] = []
     for field in (f.strip() for f in el.properties.get("notify_fields", "").split(",") if f.strip()):
@@ -37,14 +37,14 @@ def _people(uow: UnitOfWork, inst: ProcessInstance, el: ElementMeta) -> list[str
     return list(dict.fromkeys(named))
 
 
-def _latest(uow: UnitOfWork, inst: ProcessInstance) -> str:
+def _latest(uow: UnitOfWork, inst: InstanceRow) -> str:
     stmt = (select(RecordComment.body).where(RecordComment.instance_id == inst.id,
                                              RecordComment.visibility == "public")
             .order_by(RecordComment.id.desc()).limit(1))
     return uow.session.execute(stmt).scalar_one_or_none() or "No news since the last update: the work goes on."
 
 
-def after_step(uow: UnitOfWork, inst: ProcessInstance, trail: list[Any], elements: dict[str, ElementMeta]) -> None:
+def after_step(uow: UnitOfWork, inst: InstanceRow, trail: list[Any], elements: dict[str, ElementMeta]) -> None:
     """Tells what each element the step completed declares (several firings in one step: several updates)."""
     seen: dict[str, int] = {}
     for ev in trail:
@@ -54,7 +54,7 @@ def after_step(uow: UnitOfWork, inst: ProcessInstance, trail: list[Any], element
             passed(uow, inst, el, seen[el.id])
 
 
-def passed(uow: UnitOfWork, inst: ProcessInstance, el: ElementMeta, nth_in_step: int = 1) -> int:
+def passed(uow: UnitOfWork, inst: InstanceRow, el: ElementMeta, nth_in_step: int = 1) -> int:
     """The engine completed `el`; tell what it declares. Returns how many people were told."""
     kind = el.properties.get("notification", "")
     if kind not in KINDS:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import ProcessInstance, RecordParty, table_of
+from engine.db.models import InstanceRow, ProcessInstance, RecordParty, table_of
 from engine.diagram.declarations import Declarations
 
 SYSTEM_USERS = ("system", "")
@@ -43,7 +43,7 @@ def named(decl: Declarations, started_by: str, data: dict[str, Any]) -> set[tupl
     return found
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, before: dict[str, Any] | None,
+def sync(uow: UnitOfWork, inst: InstanceRow, decl: Declarations, before: dict[str, Any] | None,
          data: dict[str, Any]) -> None:
     """After a step: rewrites the record's parties when the fields naming them changed (most steps do not).
     before: the record's data before the step ({} for a record this step inserts: no rows yet); None when the

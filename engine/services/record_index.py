@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.db.cmdb import RecordCi, RecordService, RecordWindow
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import ProcessInstance, table_of
+from engine.db.models import InstanceRow, ProcessInstance, table_of
 from engine.diagram.declarations import Declarations
 from engine.diagram.forms import parse_instant
 from engine.services.cmdb_facts import split
@@ -39,7 +39,7 @@ def service_of(decl: Declarations, data: dict[str, Any]) -> str | None:
     return value.strip()[:60] if isinstance(value, str) and value.strip() else None
 
 
-def _sync_service(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any],
+def _sync_service(uow: UnitOfWork, inst: InstanceRow, decl: Declarations, data: dict[str, Any],
                   before: dict[str, Any] | None) -> None:
     service = service_of(decl, data)
     if before is not None and service_of(decl, before) == service:
@@ -67,7 +67,7 @@ def window_of(decl: Declarations, data: dict[str, Any]) -> tuple[datetime, datet
     return (start, end) if end > start else None
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, decl: Declarations, data: dict[str, Any],
+def sync(uow: UnitOfWork, inst: InstanceRow, decl: Declarations, data: dict[str, Any],
          before: dict[str, Any] | None = None) -> None:
     """before: the record's data before this step, which its rows were kept in step with ({} for a record this
     step inserts): what it already says is not read again. None when the rows may say something else (a

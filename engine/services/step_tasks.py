@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import HumanTask, ProcessInstance, TaskCandidate, table_of
+from engine.db.models import HumanTask, InstanceRow, TaskCandidate, table_of
 from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
 from engine.spiff import juel
@@ -49,7 +49,7 @@ def parse_due(value: Any) -> datetime | None:
     return due if due.tzinfo is not None else due.replace(tzinfo=timer_zone())
 
 
-def sync(uow: UnitOfWork, inst: ProcessInstance, ready: list[Any], lv: LoadedVersion, waiting: list[Any],
+def sync(uow: UnitOfWork, inst: InstanceRow, ready: list[Any], lv: LoadedVersion, waiting: list[Any],
          data: dict[str, Any], actor: str, trail: list[NewEvent], now: datetime,
          priority_field: str | None, new: bool = False, open_before: dict[str, OpenTask] | None = None) -> Synced:
     """Reads the instance's open tasks once, then deletes the gone (their candidates go by cascade), updates
