@@ -4,13 +4,14 @@ what a form says. Every edit is an audit event (catalogue.*) written in the same
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine import clock
 from engine.db.catalogue import Calendar, Service
 from engine.db.database import Database, UnitOfWork, unit_of_work
+from engine.db.driver import Prepared
 from engine.db.models import Role, User
 from engine.errors import Conflict, NotFound
 from engine.services import audit
@@ -60,8 +61,37 @@ def find(uow: UnitOfWork, ref: str) -> Service | None:
     return uow.session.execute(stmt).scalars().first()
 
 
+class ServiceFacts(NamedTuple):
+    """What the fact provider reads of a service (catalogue_facts.py)."""
+
+    id: str
+    name: str
+    tier: int
+    active: bool
+    donor_facing: bool
+    owner_user: str | None
+    owner_role: str | None
+
+
+_FACT_COLUMNS = (Service.id, Service.name, Service.tier, Service.active, Service.donor_facing, Service.owner_user,
+                 Service.owner_role)
+# Read at every start and completion of a record naming a service, so on the driver's cursor. Not cached: the
+# catalogue may change at any time, in any process, and the next step must see it.
+_FACTS_BY_ID = Prepared(select(*_FACT_COLUMNS).where(Service.id == bindparam("ref")))
+_FACTS_BY_NAME = Prepared(select(*_FACT_COLUMNS).where(func.lower(Service.name) == bindparam("name"))
+                          .order_by(Service.id).limit(1))
+_ANY = Prepared(select(Service.id).limit(1))
+
+
+def facts_of(uow: UnitOfWork, ref: str) -> ServiceFacts | None:
+    """The service `find` finds, as the values the fact provider reads."""
+    found = _FACTS_BY_ID.one_or_none(uow, {"ref": ref}) or _FACTS_BY_NAME.one_or_none(
+        uow, {"name": ref.strip().lower()})
+    return None if found is None else ServiceFacts(*found)
+
+
 def any_services(uow: UnitOfWork) -> bool:
-    return uow.session.execute(select(Service.id).limit(1)).first() is not None
+    return _ANY.one_or_none(uow) is not None
 
 
 def choices(uow: UnitOfWork) -> list[dict[str, str]]:

@@ -51,7 +51,7 @@ def provide(ctx: FactContext) -> Provided:
         if said:
             out.errors[fld] = "must be the id of a service in the catalogue"
         return out
-    found = catalogue.find(ctx.uow, raw.strip())
+    found = catalogue.facts_of(ctx.uow, raw.strip())
     if found is None:
         if said and catalogue.any_services(ctx.uow):
             out.errors[fld] = f"there is no service {raw.strip()!r} in the catalogue"
