@@ -98,6 +98,8 @@ class UnitOfWork:
         self.db = db
         self.session: Session = db.sessions()
         self._committed = False
+        # engine/db/driver.py keeps the transaction it last ran in with its connections (compared by identity).
+        self.driver_connection: tuple[Any, Any, Any] | None = None
         if readonly:
             self.session.connection(execution_options={READONLY: True})
 

@@ -89,12 +89,9 @@ class Prepared:
         return c.take(values) if c.positional else values
 
     def _run(self, uow: UnitOfWork, params: Mapping[str, Any] | None) -> tuple[Any, _Compiled]:
-        session = uow.session
-        if session.new or session.dirty or session.deleted:
-            session.flush()  # what the ORM holds unwritten must be in the database before SQL reads it
-        connection = session.connection()
+        connection, driver = _connection(uow)
         c = self._compile(connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # reason: a pooled connection always has its driver connection
+        cursor = driver.cursor()
         values = self._params(c, params)
         try:
             cursor.execute(c.sql, values)
@@ -136,12 +133,9 @@ class Prepared:
         if len(params) == 1:  # psycopg runs executemany in a pipeline: for one row that is work for nothing
             self.execute(uow, {**shared, **params[0]} if shared else params[0])
             return
-        session = uow.session
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-        connection = session.connection()
+        connection, driver = _connection(uow)
         c = self._compile(connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # reason: as in _run
+        cursor = driver.cursor()
         converted = None
         if shared:
             converted = dict(shared)
@@ -154,6 +148,22 @@ class Prepared:
         except Exception as exc:
             _raise_as_sqlalchemy(connection, exc, c.sql, values, cursor)
         cursor.close()
+
+
+def _connection(uow: UnitOfWork) -> tuple[Connection, Any]:
+    """The unit of work's connection and its driver connection, in its current transaction (begun if need be).
+    Kept for the transaction: asking the session each time cost more than most statements here."""
+    session = uow.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the ORM holds unwritten must be in the database before SQL reads it
+    transaction = session.get_transaction()
+    held = uow.driver_connection
+    if transaction is not None and held is not None and held[0] is transaction:
+        return held[1], held[2]
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    uow.driver_connection = (session.get_transaction(), connection, driver)
+    return connection, driver
 
 
 def _raise_as_sqlalchemy(connection: Connection, exc: Exception, sql: str, params: Any, cursor: Any) -> NoReturn:
