@@ -32,6 +32,21 @@ def _put(insert: Any) -> Prepared:
 _SERVICE_PUT = {"postgresql": _put(pg_insert), "sqlite": _put(sqlite_insert)}
 _SERVICE_DROP = Prepared(delete(_SERVICE).where(_SERVICE.c.instance_id == bindparam("i")))
 
+_WINDOW = table_of(RecordWindow)
+_WINDOW_COLUMNS = ("business_key", "process_key", "title", "service_id", "starts_at", "ends_at", "approved", "status")
+
+
+def _put_window(insert: Any) -> Prepared:
+    stmt = insert(_WINDOW).values({"instance_id": bindparam("i"), **{n: bindparam(n) for n in _WINDOW_COLUMNS}})
+    return Prepared(stmt.on_conflict_do_update(index_elements=[_WINDOW.c.instance_id],
+                                               set_={n: stmt.excluded[n] for n in _WINDOW_COLUMNS}))
+
+
+# A record with a window is read and, when what the calendar shows changed, written at every step.
+_WINDOW_OF = Prepared(select(*(_WINDOW.c[n] for n in _WINDOW_COLUMNS)).where(_WINDOW.c.instance_id == bindparam("i")))
+_WINDOW_PUT = {"postgresql": _put_window(pg_insert), "sqlite": _put_window(sqlite_insert)}
+_WINDOW_DROP = Prepared(delete(_WINDOW).where(_WINDOW.c.instance_id == bindparam("i")))
+
 
 def service_of(decl: Declarations, data: dict[str, Any]) -> str | None:
     """The service the record's data names, as the index holds it."""
@@ -84,22 +99,18 @@ def sync(uow: UnitOfWork, inst: InstanceRow, decl: Declarations, data: dict[str,
     if decl.window_fields is None:
         return
     window = window_of(decl, data)
-    row = uow.session.get(RecordWindow, inst.id)
+    shown = _WINDOW_OF.one_or_none(uow, {"i": inst.id})  # what the calendar shows now
     if window is None:
-        if row is not None:
-            uow.session.delete(row)
+        if shown is not None:
+            _WINDOW_DROP.execute(uow, {"i": inst.id})
         return
     service = data.get(decl.service_field) if decl.service_field else None
     values = {"business_key": inst.business_key or str(inst.id), "process_key": inst.process_key,
               "title": decl.summary(data)[:200], "service_id": service[:60] if isinstance(service, str) else None,
               "starts_at": window[0], "ends_at": window[1], "approved": data.get(decl.approved_field) is True,
               "status": inst.status}
-    if row is None:
-        uow.session.add(RecordWindow(instance_id=inst.id, **values))
-    else:
-        for key, value in values.items():
-            if getattr(row, key) != value:
-                setattr(row, key, value)
+    if shown != tuple(values[n] for n in _WINDOW_COLUMNS):
+        _WINDOW_PUT["postgresql" if uow.is_postgres else "sqlite"].execute(uow, {"i": inst.id, **values})
 
 
 def rebuild(db: Any, batch: int = 500) -> int:

@@ -5,9 +5,12 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import select
 
-from engine.db.cmdb import RecordService
+from engine.db.cmdb import RecordService, RecordWindow
 from engine.db.database import Database, unit_of_work
 from engine.db.models import ProcessInstance
 from engine.services import instances, migration, parties
@@ -83,3 +86,33 @@ def parties_of(db: Database, key: str) -> set[str]:
     with unit_of_work(db) as uow:
         found = uow.session.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == key)).scalar_one()
         return parties.requesters(uow, found)
+
+
+def windowed() -> str:
+    """A record with a window (what the change calendar shows): a step that may approve or move it, a last."""
+    form = field("window_start") + field("window_end") + field("approved", "boolean", default="false")
+    prop = '<camunda:property name="window_fields" value="window_start, window_end"/>'
+    xml = chain("w", [user_task(0, fields=form), user_task(1)])
+    return xml.replace('isExecutable="true">', 'isExecutable="true">' + PROPS.format(prop), 1)
+
+
+def calendar(db: Database) -> dict[str, tuple[Any, ...]]:
+    with unit_of_work(db) as uow:
+        rows = uow.session.execute(select(RecordWindow.business_key, RecordWindow.starts_at, RecordWindow.ends_at,
+                                          RecordWindow.approved, RecordWindow.status))
+        return {key: tuple(rest) for key, *rest in rows}
+
+
+def test_the_window_follows_the_record_and_its_status(db: Database) -> None:
+    deploy_xml(db, windowed())
+    window = {"window_start": "2026-12-05T22:00:00Z", "window_end": "2026-12-06"}
+    kept = instances.start(db, IVAN, "w", window).business_key
+    moved = instances.start(db, IVAN, "w", window).business_key
+    night, day_after = datetime(2026, 12, 5, 22, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)
+    assert calendar(db) == {kept: (night, day_after, False, "running"), moved: (night, day_after, False, "running")}
+
+    do(db, ALICE, kept, "n0", {"approved": True})
+    do(db, ALICE, moved, "n0", {"window_end": "2026-12-01"})  # ends before it starts: no window to show
+    assert calendar(db) == {kept: (night, day_after, True, "running")}
+    do(db, ALICE, kept, "n1")
+    assert calendar(db) == {kept: (night, day_after, True, "completed")}
