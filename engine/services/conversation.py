@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import ProcessInstance
+from engine.db.models import InstanceRow, ProcessInstance
 from engine.db.models_desk import AttachmentBlob, RecordAttachment, RecordComment
 from engine.errors import BadRequest, NotAllowed, NotFound, TooLarge
 from engine.services import audit, desk_config, policy, record_access
@@ -108,7 +108,7 @@ def check_file(filename: Any, size: int) -> tuple[str, str]:
     return name, limits.types[ext]
 
 
-def add_attachment_in(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, filename: Any, content: bytes,
+def add_attachment_in(uow: UnitOfWork, actor: Actor, inst: InstanceRow, filename: Any, content: bytes,
                       visibility: Any = "public", comment_id: int | None = None) -> RecordAttachment:
     name, content_type = check_file(filename, len(content))
     seen = _visibility(actor, visibility)

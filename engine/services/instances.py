@@ -21,7 +21,7 @@ from engine.spiff.runtime import Runner, json_safe
 MAX_DATA_BYTES = 256 * 1024
 
 
-def start(db: Database, actor: Actor, process_key: str, data: dict[str, Any]) -> ProcessInstance:
+def start(db: Database, actor: Actor, process_key: str, data: dict[str, Any]) -> stepping.InstanceRecord:
     with unit_of_work(db) as uow:
         outcome = start_in(uow, actor, process_key, data)
         uow.commit()
@@ -41,7 +41,8 @@ def start_view(db: Database, actor: Actor, process_key: str, data: dict[str, Any
 
 
 def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, Any],
-             origin_key: str | None = None, via: dict[str, Any] | None = None) -> stepping.StepOutcome:
+             origin_key: str | None = None, via: dict[str, Any] | None = None
+             ) -> stepping.StepOutcome[stepping.InstanceRecord]:
     if not isinstance(data, dict):
         raise BadRequest("data must be an object")
     data = json_safe(data)
@@ -75,10 +76,11 @@ def start_in(uow: UnitOfWork, actor: Actor, process_key: str, data: dict[str, An
             if data.get(name) in (None, ""):
                 data[name] = actor.username
     runner = Runner.start(lv.spec, lv.subprocess_specs, data, make_decider(uow))
-    inst = ProcessInstance(
-        process_key=process_key, process_version_id=version_id, version=version, business_key=business_key,
-        status="running", state_json="{}", data_json="{}", revision=1, started_by=actor.username,
-        started_at=clock.now(), origin_key=origin_key, case_key=parties.case_key_for(uow, business_key, origin_key),
+    inst = stepping.InstanceRecord(
+        id=0, process_key=process_key, process_version_id=version_id, version=version, business_key=business_key,
+        status="running", state_json="{}", data_json="{}", error_json=None, revision=1, next_wakeup_at=None,
+        origin_key=origin_key, case_key=parties.case_key_for(uow, business_key, origin_key),
+        started_by=actor.username, started_at=clock.now(), ended_at=None,
     )
     log = runner.run()  # the instance row is written once, with this first state, by save_step
     start_message = via.get("message") if via else _message_start(lv, runner)

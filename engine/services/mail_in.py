@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import ProcessInstance, User, UserRole
+from engine.db.models import InstanceRow, User, UserRole
 from engine.db.models_desk import InboundMail
 from engine.errors import BadRequest, DomainError, NotFound
 from engine.services import audit, conversation, desk_config, instances, messages, notify, policy, record_access
@@ -94,7 +94,7 @@ def _actor(uow: UnitOfWork, username: str) -> Actor:
     return Actor(username, roles)
 
 
-def _attach(uow: UnitOfWork, actor: Actor, inst: ProcessInstance, files: list[tuple[str, bytes]],
+def _attach(uow: UnitOfWork, actor: Actor, inst: InstanceRow, files: list[tuple[str, bytes]],
             comment_id: int | None) -> list[str]:
     """Adds the files the configuration allows; returns a note for each one refused."""
     refused = []

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
@@ -53,8 +52,9 @@ _LOCK_OF_TASK_PG = Prepared(select(_INSTANCES).where(_INSTANCES.c.id == _TASK_IN
 
 
 @dataclass(slots=True)
-class LockedInstance:
-    """An instance row read under its lock (an InstanceRow); the step's UPDATE keeps it equal to the row."""
+class InstanceRecord:
+    """An instance as a step holds it (an InstanceRow): read under its lock, or new (id 0) until the step inserts
+    it. The step's INSERT or UPDATE keeps it equal to the row."""
 
     id: int
     process_key: str
@@ -82,11 +82,11 @@ def lock_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
     return inst
 
 
-def lock_instance_of_task(uow: UnitOfWork, task_id: str) -> LockedInstance | None:
+def lock_instance_of_task(uow: UnitOfWork, task_id: str) -> InstanceRecord | None:
     """The instance an open task belongs to, locked as lock_instance does, as a plain row; None when the task is
     not open. Read the task after this: what it says then (claimed, gone) is what the step may rely on."""
     found = (_LOCK_OF_TASK_PG if uow.is_postgres else _LOCK_OF_TASK).mappings(uow, {"task": task_id})
-    return LockedInstance(**found[0]) if found else None
+    return InstanceRecord(**found[0]) if found else None
 
 
 def save_step(uow: UnitOfWork, inst: I, runner: Runner, lv: specs.LoadedVersion, log: StepLog,
@@ -152,9 +152,9 @@ def save_step(uow: UnitOfWork, inst: I, runner: Runner, lv: specs.LoadedVersion,
     data_json = json.dumps(data, default=json_default)
     fields.update(state_json=json.dumps(runner.state()), data_json=data_json)
     before_json = inst.data_json or "{}"
-    new = inst.id is None
+    new = not inst.id  # ids start at 1: 0 is a record not inserted yet
     if new:
-        assert isinstance(inst, ProcessInstance), "a new instance is a ProcessInstance not yet inserted"
+        assert isinstance(inst, InstanceRecord), "a new instance is an InstanceRecord not yet inserted"
         _insert_instance(uow, inst, fields, trail)
     else:
         _update_instance(uow, inst, fields, seen_revision)
@@ -180,19 +180,14 @@ _INSERT = Prepared(insert(_INSTANCES).values({c.key: bindparam(c.key) for c in _
                    .returning(_INSTANCES.c.id))
 
 
-def _insert_instance(uow: UnitOfWork, inst: ProcessInstance, fields: dict[str, Any], trail: list[NewEvent]) -> None:
-    """A new instance is written once, with its first state (Core: one INSERT, no flush); its id then goes into
-    the step's events, and the object joins the session as the row it now is."""
+def _insert_instance(uow: UnitOfWork, inst: InstanceRecord, fields: dict[str, Any], trail: list[NewEvent]) -> None:
+    """A new instance is written once, with its first state (one INSERT, no ORM object); its id then goes into
+    the step's events."""
     for name, value in fields.items():
         setattr(inst, name, value)
-    row = {c.key: getattr(inst, c.key) for c in _INSTANCES.c if c.key != "id"}
-    inst.id = _INSERT.scalar(uow, row)
-    for name, value in row.items():  # set even the None ones: an attribute never set would be loaded again
-        setattr(inst, name, value)
-    make_transient_to_detached(inst)
-    uow.session.add(inst)
+    inst.id = _INSERT.scalar(uow, {c.key: getattr(inst, c.key) for c in _INSTANCES.c if c.key != "id"})
     for ev in trail:
-        if ev.instance_id is None:
+        if not ev.instance_id:
             ev.instance_id = inst.id
 
 

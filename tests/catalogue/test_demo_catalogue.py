@@ -46,7 +46,7 @@ def test_seed_demo_adds_a_catalogue_the_shipped_processes_use(tmp_path: Path) ->
                                                    "requester": "ivan"})
         assert (rfc.business_key.startswith("RFC-"))
         with unit_of_work(db, readonly=True) as uow:
-            data = instances.view(uow, uow.session.merge(rfc))["data"]
+            data = instances.view(uow, rfc)["data"]
         assert (data["service"], data["donor_facing"], data["affected_cis"]) == ("website", True, "donation-form")
 
         # An install upgraded with records already there: their index rows are rebuilt from their data.
