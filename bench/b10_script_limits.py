@@ -27,11 +27,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from b1_throughput import MemoryRunner  # noqa: E402
-from common import Row, emit, spread  # noqa: E402
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec  # noqa: E402
+from b1_throughput import MemoryRunner
+from common import Row, emit, spread
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 
-from engine.spiff import isolation, runtime, sandbox  # noqa: E402
+from engine.spiff import isolation, runtime, sandbox
 
 SCRIPTS = {
     # The response process's kind of script: a lookup and a little arithmetic.

@@ -43,7 +43,7 @@ from engine.services.deploy import Bundle
 from engine.spiff import depth
 
 sys.path.insert(0, str(ROOT))
-from tests.bpmn_snippets import human_loop_process  # noqa: E402 - tests/ is not an installed package
+from tests.bpmn_snippets import human_loop_process  # tests/ is not an installed package
 
 PROCESS_KEY = "bench_loop"
 CHECKPOINTS = (10, 100, 1000)

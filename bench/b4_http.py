@@ -46,7 +46,7 @@ from engine.services import deploy, users
 from engine.services.deploy import Bundle
 
 sys.path.insert(0, str(ROOT))
-from tests.bpmn_snippets import chain, constraint, user_task  # noqa: E402
+from tests.bpmn_snippets import chain, constraint, user_task
 from tests.bpmn_snippets import field as form_field
 
 PROCESS_KEY = "bench_http"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.rules import parse_dmn  # noqa: E402 - needs the sys.path line above
+from engine.rules import parse_dmn  # needs the sys.path line above
 
 TARGET_US = 50.0
 ROUNDS = 7

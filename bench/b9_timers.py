@@ -48,7 +48,7 @@ from engine.services import deploy, users
 from engine.services.deploy import Bundle
 
 sys.path.insert(0, str(ROOT))
-from tests.bpmn_snippets import HEAD  # noqa: E402
+from tests.bpmn_snippets import HEAD
 
 PROCESS_KEY = "bench_timers"
 TIMED_SHARE = 0.3

@@ -29,7 +29,7 @@ class Received:
     mails: list[EmailMessage] = field(default_factory=list)
     rcpts: list[list[str]] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
         self.mails.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         self.rcpts.append(list(envelope.rcpt_tos))
         return "250 OK"

@@ -22,21 +22,21 @@ class DeskHandler:
     def __init__(self, db: Handle) -> None:
         self.db = db
 
-    async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope, address: str,  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if address.strip().lower() != desk_config.service_desk_address():
             return "550 5.1.1 this server takes mail for the service desk only"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", "replace")
         try:
             # The database work is synchronous; a mail at a time is plenty for a service desk.
             result = mail_in.receive(self.db, raw, list(envelope.rcpt_tos))
-        except Exception:  # noqa: BLE001 - tell the sending server to try again later rather than lose the mail
+        except Exception:  # tell the sending server to try again later rather than lose the mail
             log.exception("could not take a mail from %s", envelope.mail_from)
             return "451 4.3.0 could not store the message; try again later"
         log.info("mail from %s: %s", envelope.mail_from, result)

@@ -95,7 +95,7 @@ class Prepared:
         values = self._params(c, params)
         try:
             cursor.execute(c.sql, values)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a driver error is raised as SQLAlchemy raises it, others as they are
             _raise_as_sqlalchemy(connection, exc, c.sql, values, cursor)
         return cursor, c
 
@@ -145,7 +145,7 @@ class Prepared:
         values = [self._params(c, p, converted) for p in params]
         try:
             cursor.executemany(c.sql, values)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a driver error is raised as SQLAlchemy raises it, others as they are
             _raise_as_sqlalchemy(connection, exc, c.sql, values, cursor)
         cursor.close()
 

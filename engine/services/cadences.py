@@ -91,7 +91,7 @@ def run(db: Database, now: datetime | None = None) -> list[str]:
                 uow.commit()
         except WriteConflict:
             continue  # another worker started this occurrence first (the notice mark's key is unique)
-        except Exception:  # noqa: BLE001 - a broken cadence must not stop the worker's other duties
+        except Exception:  # a broken cadence must not stop the worker's other duties
             log.exception("cadence %s of %s could not start", cadence.id, key)
             continue
         messages.deliver_pending(db, outcome.message_ids)

@@ -116,7 +116,7 @@ def tell(uow: UnitOfWork, usernames: list[str], kind: str, values: dict[str, Any
     try:
         with uow.session.begin_nested():
             return _tell(uow, usernames, kind, values, path, once)
-    except Exception:  # noqa: BLE001 - a notification must never fail the step that caused it
+    except Exception:  # a notification must never fail the step that caused it
         log.exception("notification %s could not be written", kind)
         return 0
 
@@ -199,7 +199,7 @@ def after_step(uow: UnitOfWork, inst: InstanceRow, new_tasks: list[HumanTask], t
         from engine.services import notify_declared
 
         notify_declared.after_step(uow, inst, trail, elements)
-    except Exception:  # noqa: BLE001 - never fail the step
+    except Exception:  # never fail the step
         log.exception("notifications after a step of %s failed", inst.business_key)
 
 

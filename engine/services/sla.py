@@ -74,7 +74,7 @@ def evaluate_at(uow: UnitOfWork, key: str, at: datetime, inputs: dict[str, Any])
     row = table_in_force(uow, key, at)
     if row is None:
         return {}, 0
-    model = decisions._model(uow, row.id, row.sha256)  # noqa: SLF001 - the shared parsed-table cache
+    model = decisions._model(uow, row.id, row.sha256)  # the shared parsed-table cache
     try:
         return dict(model.evaluate(key, inputs, version=row.version).outputs), row.version
     except RulesError:

@@ -133,7 +133,7 @@ def sweep(db: Database, now: datetime | None = None) -> int:
                     earned, check_at = one(uow, inst, when)
                     events.extend(earned)
                     seen[inst.id] = (inst.revision, check_at)
-            except Exception:  # noqa: BLE001 - one broken record must not stop the others' escalations
+            except Exception:  # one broken record must not stop the others' escalations
                 log.exception("SLA sweep of %s failed", inst.business_key)
         if events:
             audit.append(uow, events)

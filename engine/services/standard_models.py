@@ -38,7 +38,7 @@ def _applies(rule: Rule, position: int | None, service_id: str) -> bool:
         if at == position:
             try:
                 return bool(predicate(service_id, {}))
-            except Exception:  # a test that cannot be applied to a plain id (a context lookup): not offered
+            except Exception:  # noqa: BLE001 - a test that cannot be applied to a plain id (a context lookup): not offered
                 return False
     return True  # no test on the service: every service
 

@@ -87,7 +87,7 @@ def receive(stream: Any, plain: bool) -> Any:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
-    return _PlainUnpickler(io.BytesIO(data)).load() if plain else pickle.loads(data)  # noqa: S301 - our parent
+    return _PlainUnpickler(io.BytesIO(data)).load() if plain else pickle.loads(data)  # our parent
 
 
 class _ScriptProcess:

@@ -44,7 +44,7 @@ class LimitExceeded(Exception):
     """An operation in diagram code would pass a limit."""
 
 
-class NeedsIsolation(BaseException):  # noqa: N818 - a signal to the sandbox, not an error; `except Exception` misses it
+class NeedsIsolation(BaseException):  # a signal to the sandbox, not an error; `except Exception` misses it
     """Raised, in code run in the calling process because it looked cheap, by an operation that could make it
     costly (joining lists, long text): the sandbox runs the call again in a script process, under the timeout."""
 

@@ -153,10 +153,10 @@ def _run(code: CodeType, scope: dict[str, Any]) -> Any:
     previous = sys.gettrace()
     sys.settrace(budget.tracer)
     try:
-        return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython above
+        return eval(code, scope)  # code was compiled by RestrictedPython above
     except (Exception, limits.NeedsIsolation):
         raise
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - the script's exits are its errors (below)
         # SystemExit, KeyboardInterrupt, GeneratorExit raised by a diagram would otherwise end the process
         # running it (a worker exiting 0 on every restart): they are the script's error, nothing more.
         raise ScriptRejected(f"script raised {type(exc).__name__}, which diagrams may not raise") from None

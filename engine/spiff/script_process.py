@@ -33,7 +33,7 @@ def _answer(request: tuple[Any, ...]) -> tuple[Any, ...]:
         return ("ok", value)
     except (sandbox.ScriptRejected, limits.LimitExceeded) as exc:
         return ("error", type(exc).__name__, [str(exc)], True)
-    except Exception as exc:  # the script's own error, reported as the same builtin type where it is one
+    except Exception as exc:  # noqa: BLE001 - the script's own error, reported as the same builtin type where it is one
         args = [a if isinstance(a, (str, int, float)) else str(a) for a in exc.args]
         return ("error", type(exc).__name__, args, False)
 
@@ -49,7 +49,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answer = _answer(request)
         try:
             isolation.send(answers, answer)
-        except Exception as exc:  # a value pickle cannot write (a function, a module)
+        except Exception as exc:  # noqa: BLE001 - a value pickle cannot write (a function, a module)
             refused = f"the result cannot leave the script process: {type(exc).__name__}: {exc}"
             isolation.send(answers, ("error", "ScriptRejected", [refused], True))
 

@@ -39,7 +39,7 @@ def wait_for(url: str, seconds: float, log: Path) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own server on 127.0.0.1
+            with urllib.request.urlopen(url, timeout=2) as resp:  # our own server on 127.0.0.1
                 if resp.status == 200:
                     return
         except OSError:
