@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import InstanceRow, ProcessInstance
+from engine.db.models import ProcessInstance
 from engine.db.models_desk import AttachmentBlob, RecordAttachment, RecordComment
+from engine.db.rows import InstanceRow
 from engine.errors import BadRequest, NotAllowed, NotFound, TooLarge
 from engine.services import audit, desk_config, policy, record_access
 from engine.services.actors import Actor

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import InstanceRow, table_of
+from engine.db.models import table_of
 from engine.db.models_external import ExternalTask
+from engine.db.rows import InstanceRow
 from engine.services import specs
 from engine.services.audit import NewEvent
 from engine.spiff import external

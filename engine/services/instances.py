@@ -9,8 +9,9 @@ from sqlalchemy import bindparam, or_, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import HumanTask, InstanceRow, ProcessInstance
+from engine.db.models import HumanTask, ProcessInstance
 from engine.db.models_external import ExternalTask
+from engine.db.rows import InstanceRow
 from engine.errors import BadRequest, NotFound, ValidationFailed
 from engine.services import audit, declared, deploy, facts, keys, messages, parties, policy, specs, stepping, users
 from engine.services.actors import Actor

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, unit_of_work
-from engine.db.models import InstanceRow, User, UserRole
+from engine.db.models import User, UserRole
 from engine.db.models_desk import InboundMail
+from engine.db.rows import InstanceRow
 from engine.errors import BadRequest, DomainError, NotFound
 from engine.services import audit, conversation, desk_config, instances, messages, notify, policy, record_access
 from engine.services.actors import Actor

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, InstanceRow, ProcessInstance, User, UserRole
+from engine.db.models import HumanTask, ProcessInstance, User, UserRole
 from engine.db.models_desk import (
     MailOutbox,
     NoticeMark,
@@ -22,6 +22,7 @@ from engine.db.models_desk import (
     NotificationTemplate,
     RecordComment,
 )
+from engine.db.rows import InstanceRow
 from engine.services import desk_config, parties
 from engine.services.actors import Actor
 from engine.services.notify_kinds import KINDS

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.db.database import UnitOfWork
-from engine.db.models import AuditEvent, InstanceRow
+from engine.db.models import AuditEvent
 from engine.db.models_desk import RecordComment
+from engine.db.rows import InstanceRow
 from engine.diagram.metadata import ElementMeta
 from engine.services import notify
 

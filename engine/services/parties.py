@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import InstanceRow, ProcessInstance, RecordParty, table_of
+from engine.db.models import ProcessInstance, RecordParty, table_of
+from engine.db.rows import InstanceRow
 from engine.diagram.declarations import Declarations
 
 SYSTEM_USERS = ("system", "")

@@ -25,7 +25,8 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.orm import aliased
 
 from engine.db.database import UnitOfWork
-from engine.db.models import HumanTask, ProcessInstance, RecordParty, TaskRow
+from engine.db.models import HumanTask, ProcessInstance, RecordParty
+from engine.db.rows import TaskRow
 from engine.diagram.declarations import Declarations
 from engine.errors import BadRequest, NotAllowed
 from engine.services import declared, duties, parties

@@ -14,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.db.cmdb import RecordCi, RecordService, RecordWindow
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import InstanceRow, ProcessInstance, table_of
+from engine.db.models import ProcessInstance, table_of
+from engine.db.rows import InstanceRow
 from engine.diagram.declarations import Declarations
 from engine.diagram.forms import parse_instant
 from engine.services.cmdb_facts import split

@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import HumanTask, InstanceRow, TaskCandidate, table_of
+from engine.db.models import HumanTask, TaskCandidate, table_of
+from engine.db.rows import InstanceRow
 from engine.services.audit import NewEvent, at_text
 from engine.services.specs import LoadedVersion
 from engine.spiff import juel

@@ -13,7 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import clock
 from engine.db.database import UnitOfWork
 from engine.db.driver import Prepared
-from engine.db.models import HumanTask, InstanceRow, Message, MessageSubscription, ProcessInstance, table_of
+from engine.db.models import HumanTask, Message, MessageSubscription, ProcessInstance, table_of
+from engine.db.rows import InstanceRow
 from engine.errors import Conflict
 from engine.services import audit, declared, external_sync, notify, parties, record_index, specs, step_tasks
 from engine.services.audit import NewEvent

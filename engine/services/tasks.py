@@ -9,7 +9,8 @@ from sqlalchemy import Select, or_, select, update
 
 from engine import clock
 from engine.db.database import Database, UnitOfWork, rowcount, unit_of_work
-from engine.db.models import HumanTask, ProcessInstance, TaskRow
+from engine.db.models import HumanTask, ProcessInstance
+from engine.db.rows import TaskRow
 from engine.diagram.forms import validate_submission
 from engine.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from engine.services import (
