@@ -22,14 +22,14 @@ from engine.services.decisions import make_decider
 from engine.services.step_tasks import TIMER_KINDS, flow_between, note_gateway, parse_due
 from engine.spiff.runtime import Runner, StepLog, json_default
 
-I = TypeVar("I", bound=InstanceRow)  # noqa: E741 - the instance type a caller passed in and gets back
+InstanceT = TypeVar("InstanceT", bound=InstanceRow)  # the instance type a caller passed in and gets back
 
 
 @dataclass
-class StepOutcome(Generic[I]):
+class StepOutcome(Generic[InstanceT]):
     """What a step wrote: callers build their answers from it instead of reading it back."""
 
-    instance: I
+    instance: InstanceT
     new_tasks: list[HumanTask] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     open_tasks: list[Any] = field(default_factory=list)  # every open task after the step (rows, oldest first)
@@ -90,13 +90,13 @@ def lock_instance_of_task(uow: UnitOfWork, task_id: str) -> InstanceRecord | Non
     return InstanceRecord(**found[0]) if found else None
 
 
-def save_step(uow: UnitOfWork, inst: I, runner: Runner, lv: specs.LoadedVersion, log: StepLog,
+def save_step(uow: UnitOfWork, inst: InstanceT, runner: Runner, lv: specs.LoadedVersion, log: StepLog,
               actor: str, events: list[NewEvent], seen_revision: int | None, *, final_status: str | None = None,
               not_before: datetime | None = None, open_before: dict[str, step_tasks.OpenTask] | None = None
-              ) -> StepOutcome[I]:
+              ) -> StepOutcome[InstanceT]:
     """Persists the step; `events` are the caller's own audit events, written first.
 
-    A new instance (not yet flushed: no id) is inserted here with its first state. The step costs a fixed
+    A new instance (an InstanceRecord with id 0) is inserted here with its first state. The step costs a fixed
     number of statements: the instance's INSERT or one versioned UPDATE, one read of its open tasks, one
     statement each for removed tasks, new tasks and their candidates, parties, subscriptions and the audit
     rows - each only when there is something to write. final_status ends the instance (cancel); not_before
